@@ -18,13 +18,14 @@ Message ``content`` may also be a list of OpenAI content parts; their text parts
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
 from livingeval.errors import TraceFormatError
 from livingeval.records import Message, Response, Tool, ToolCall, Trace
-from livingeval.records._trace import ROLES, Role
+from livingeval.records._build import trusted_constructor
+from livingeval.records._trace import ROLES
 
 __all__ = [
     "dumps",
@@ -36,6 +37,18 @@ __all__ = [
 ]
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+# Decoders check every value before building, so they use the trusted constructors
+# (positional, every field, in declaration order; see records/_build.py).
+_build_trace = trusted_constructor(
+    Trace
+)  # id, timestamp, messages, tools, response, metadata, scrubbed_by
+_build_message = trusted_constructor(Message)  # role, content, tool_calls, tool_call_id, name
+_build_response = trusted_constructor(Response)  # content, tool_calls, finish_reason, model
+_build_call = trusted_constructor(ToolCall)  # name, arguments, id
+_build_tool = trusted_constructor(Tool)  # name, description, parameters
+_from_iso = datetime.fromisoformat
+_from_epoch = datetime.fromtimestamp
 
 
 def dumps(obj: Any, *, indent: bool = False, sort_keys: bool = False) -> bytes:
@@ -207,9 +220,7 @@ def _tool_calls(value: Any, field: str, where: _Where) -> tuple[ToolCall, ...]:
                     f"arguments must be a JSON string, got {type(arguments).__name__}",
                 )
         call_id = raw.get("id")
-        calls.append(
-            ToolCall(name=name, arguments=arguments, id=None if call_id is None else str(call_id))
-        )
+        calls.append(_build_call(name, arguments, None if call_id is None else str(call_id)))
     return tuple(calls)
 
 
@@ -229,12 +240,12 @@ def message_from_obj(raw: Any, field: str, where: _Where) -> Message:
     tool_calls = raw.get("tool_calls")
     tool_call_id = raw.get("tool_call_id")
     name = raw.get("name")
-    return Message(
-        role=cast("Role", role),
-        content=content,
-        tool_calls=_tool_calls(tool_calls, field + ".tool_calls", where) if tool_calls else (),
-        tool_call_id=None if tool_call_id is None else str(tool_call_id),
-        name=None if name is None else str(name),
+    return _build_message(
+        role,
+        content,
+        _tool_calls(tool_calls, field + ".tool_calls", where) if tool_calls else (),
+        None if tool_call_id is None else str(tool_call_id),
+        None if name is None else str(name),
     )
 
 
@@ -267,11 +278,11 @@ def response_from_obj(
     if content is not None and type(content) is not str:
         content = _content(content, field + ".content", where)
     tool_calls = raw.get("tool_calls")
-    return Response(
-        content=content,
-        tool_calls=_tool_calls(tool_calls, field + ".tool_calls", where) if tool_calls else (),
-        finish_reason=None if finish_reason is None else str(finish_reason),
-        model=None if model is None else str(model),
+    return _build_response(
+        content,
+        _tool_calls(tool_calls, field + ".tool_calls", where) if tool_calls else (),
+        None if finish_reason is None else str(finish_reason),
+        None if model is None else str(model),
     )
 
 
@@ -297,9 +308,7 @@ def _tools(value: Any, where: _Where) -> tuple[Tool, ...]:
         if not isinstance(params, dict):
             raise where.error(f + ".function.parameters", "parameters must be a JSON schema object")
         desc = fn.get("description")
-        tools.append(
-            Tool(name=name, description=None if desc is None else str(desc), parameters=params)
-        )
+        tools.append(_build_tool(name, None if desc is None else str(desc), params))
     return tuple(tools)
 
 
@@ -320,7 +329,14 @@ def parse_timestamp(value: Any, where: _Where) -> datetime:
             )
         return ts
     if type(value) in (int, float):
-        return datetime.fromtimestamp(value, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise where.error(
+                "timestamp",
+                f"timestamp={value!r} is not a usable epoch time in seconds; "
+                "write e.g. 2026-11-20T10:00:00Z (milliseconds must be divided by 1000)",
+            ) from None
     raise where.error(
         "timestamp",
         f"timestamp must be an ISO 8601 string or epoch seconds, got {_short(value)}",
@@ -330,9 +346,130 @@ def parse_timestamp(value: Any, where: _Where) -> datetime:
 def trace_from_obj(obj: Any, *, path: str | None = None, line: int | None = None) -> Trace:
     """Decode one wire-format trace object.
 
+    Common, well-formed records take a fast path that builds the records directly; anything
+    unusual (content parts, numeric ids, a malformed field) goes through the checked path,
+    which gives the same result or names the bad field.
+
     Raises:
         TraceFormatError: naming ``path``, ``line`` and the offending field.
     """
+    if type(obj) is dict:
+        trace = _fast_trace(obj, path, line)
+        if trace is not None:
+            return trace
+    return _checked_trace(obj, path, line)
+
+
+def _fast_calls(value: Any) -> tuple[ToolCall, ...] | None:
+    """Tool calls in the exact OpenAI shape, or None to take the checked path."""
+    if type(value) is not list:
+        return None
+    calls = []
+    for raw in value:
+        if type(raw) is not dict:
+            return None
+        fn = raw.get("function")
+        if type(fn) is not dict:
+            return None
+        name = fn.get("name")
+        arguments = fn.get("arguments")
+        call_id = raw.get("id")
+        if (
+            type(name) is not str
+            or not name
+            or type(arguments) is not str
+            or (call_id is not None and type(call_id) is not str)
+        ):
+            return None
+        calls.append(_build_call(name, arguments, call_id))
+    return tuple(calls)
+
+
+def _fast_trace(obj: dict[str, Any], path: str | None, line: int | None) -> Trace | None:
+    """Decode a well-formed trace without per-field error bookkeeping, or return None.
+
+    Returns None (never raises) whenever a value is not of the plain expected type, so
+    that :func:`_checked_trace` can decode it or report it; the two give equal traces.
+    """
+    trace_id = obj.get("id")
+    if type(trace_id) is not str or not trace_id:
+        return None
+    ts = obj.get("timestamp")
+    if type(ts) is str:
+        try:
+            timestamp = _from_iso(ts)
+        except ValueError:
+            return None
+        if timestamp.tzinfo is None:
+            return None
+    elif type(ts) is int or type(ts) is float:
+        try:
+            timestamp = _from_epoch(ts, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    else:
+        return None
+    raw_messages = obj.get("messages")
+    if type(raw_messages) is not list or not raw_messages:
+        return None
+    decoded = []
+    for m in raw_messages:
+        if type(m) is not dict:
+            return None
+        role = m.get("role")
+        content = m.get("content")
+        if type(role) is not str or role not in ROLES:
+            return None
+        if type(content) is str:
+            if len(m) == 2:
+                decoded.append(_build_message(role, content, (), None, None))
+                continue
+        elif content is not None:
+            return None
+        raw_calls = m.get("tool_calls")
+        calls = _fast_calls(raw_calls) if raw_calls else ()
+        call_id = m.get("tool_call_id")
+        name = m.get("name")
+        if (
+            calls is None
+            or (call_id is not None and type(call_id) is not str)
+            or (name is not None and type(name) is not str)
+        ):
+            return None
+        decoded.append(_build_message(role, content, calls, call_id, name))
+    raw_response = obj.get("response")
+    response: Response | None = None
+    if raw_response is not None:
+        if type(raw_response) is not dict or "choices" in raw_response:
+            return None
+        content = raw_response.get("content")
+        finish_reason = raw_response.get("finish_reason")
+        model = raw_response.get("model")
+        raw_calls = raw_response.get("tool_calls")
+        calls = _fast_calls(raw_calls) if raw_calls else ()
+        if (
+            calls is None
+            or (content is not None and type(content) is not str)
+            or (finish_reason is not None and type(finish_reason) is not str)
+            or (model is not None and type(model) is not str)
+        ):
+            return None
+        response = _build_response(content, calls, finish_reason, model)
+    metadata = obj.get("metadata")
+    if metadata is None:
+        metadata = {}
+    elif type(metadata) is not dict:
+        return None
+    scrubbed_by = obj.get("scrubbed_by")
+    if scrubbed_by is not None and type(scrubbed_by) is not str:
+        return None
+    raw_tools = obj.get("tools")
+    tools = _tools(raw_tools, _Where(path, line, trace_id)) if raw_tools else ()
+    return _build_trace(trace_id, timestamp, tuple(decoded), tools, response, metadata, scrubbed_by)
+
+
+def _checked_trace(obj: Any, path: str | None, line: int | None) -> Trace:
+    """Decode a trace, checking every field and naming the first bad one."""
     where = _Where(path, line, None)
     if not isinstance(obj, dict):
         raise where.error("<record>", f"each line must be a JSON object, got {type(obj).__name__}")
@@ -362,7 +499,7 @@ def trace_from_obj(obj: Any, *, path: str | None = None, line: int | None = None
             role = m.get("role")
             content = m.get("content")
             if type(content) is str and type(role) is str and role in ROLES:
-                decoded.append(Message(role=cast("Role", role), content=content))
+                decoded.append(_build_message(role, content, (), None, None))
                 continue
         decoded.append(message_from_obj(m, f"messages[{i}]", where))
     messages = tuple(decoded)
@@ -373,14 +510,14 @@ def trace_from_obj(obj: Any, *, path: str | None = None, line: int | None = None
         metadata = {}
     elif not isinstance(metadata, dict):
         raise where.error("metadata", f"metadata must be an object, got {type(metadata).__name__}")
-    return Trace(
-        id=trace_id,
-        timestamp=timestamp,
-        messages=messages,
-        tools=_tools(raw_tools, where) if raw_tools else (),
-        response=None if raw_response is None else response_from_obj(raw_response, where=where),
-        metadata=metadata,
-        scrubbed_by=None if (scrubbed := obj.get("scrubbed_by")) is None else str(scrubbed),
+    return _build_trace(
+        trace_id,
+        timestamp,
+        messages,
+        _tools(raw_tools, where) if raw_tools else (),
+        None if raw_response is None else response_from_obj(raw_response, where=where),
+        metadata,
+        None if (scrubbed := obj.get("scrubbed_by")) is None else str(scrubbed),
     )
 
 

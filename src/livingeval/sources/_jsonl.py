@@ -73,27 +73,20 @@ class JsonlTraceSource(FileTraceSource):
         lenient = self.lenient
         seen: set[int] | None = set() if self.check_duplicates else None
         path = self.path
-        counts = {"lines": 0, "yielded": 0, "outside": 0, "filtered": 0, "skipped": 0, "dups": 0}
+        # Hot-path counters are plain locals; rare ones (skips, duplicates) live in ``rare``.
+        lines = yielded = outside = filtered = 0
+        rare = {"skipped": 0, "dups": 0}
         kept: list[SkippedRecord] = []
         self._report = SourceReport()
+        loads = orjson.loads
+        decode = trace_from_obj
 
         def skip(error: TraceFormatError, line: int) -> None:
-            counts["skipped"] += 1
+            rare["skipped"] += 1
             if len(kept) < MAX_SKIPPED_KEPT:
                 kept.append(
                     SkippedRecord(path=path, line=line, field=error.field, reason=error.message)
                 )
-
-        def publish() -> None:
-            self._report = SourceReport(
-                lines=counts["lines"],
-                yielded=counts["yielded"],
-                outside_window=counts["outside"],
-                filtered=counts["filtered"],
-                skipped=counts["skipped"],
-                duplicates=counts["dups"],
-                skipped_records=tuple(kept),
-            )
 
         handle = open_trace_file(path)
         lineno = 0
@@ -101,11 +94,11 @@ class JsonlTraceSource(FileTraceSource):
             with handle:
                 for lineno, raw in enumerate(handle, 1):
                     try:
-                        obj = orjson.loads(raw)
+                        obj = loads(raw)
                     except orjson.JSONDecodeError as exc:
                         if not raw.strip():
                             continue
-                        counts["lines"] += 1
+                        lines += 1
                         bad_json = TraceFormatError(
                             f"not valid JSON ({exc}); each line must be one complete JSON "
                             "object. A cut-off line usually means the writer crashed mid-write.",
@@ -117,13 +110,13 @@ class JsonlTraceSource(FileTraceSource):
                             raise bad_json from None
                         skip(bad_json, lineno)
                         continue
-                    counts["lines"] += 1
+                    lines += 1
                     try:
-                        trace = trace_from_obj(obj, path=path, line=lineno)
+                        trace = decode(obj, path=path, line=lineno)
                         if seen is not None:
                             key = hash(trace.id)
                             if key in seen:
-                                counts["dups"] += 1
+                                rare["dups"] += 1
                                 raise DuplicateTraceError(
                                     f"trace id {trace.id!r} was already seen earlier in this "
                                     "file; trace ids must be unique. Deduplicate the export or "
@@ -139,14 +132,17 @@ class JsonlTraceSource(FileTraceSource):
                             raise
                         skip(error, lineno)
                         continue
-                    ts = trace.timestamp
-                    if (lower is not None and ts < lower) or (upper is not None and ts >= upper):
-                        counts["outside"] += 1
-                        continue
+                    if lower is not None or upper is not None:
+                        ts = trace.timestamp
+                        if (lower is not None and ts < lower) or (
+                            upper is not None and ts >= upper
+                        ):
+                            outside += 1
+                            continue
                     if where is not None and not where(trace):
-                        counts["filtered"] += 1
+                        filtered += 1
                         continue
-                    counts["yielded"] += 1
+                    yielded += 1
                     yield trace
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             # A truncated gzip stream: everything before it was yielded; say where it broke.
@@ -161,10 +157,18 @@ class JsonlTraceSource(FileTraceSource):
                 raise broken from exc
             skip(broken, lineno + 1)
         finally:
-            publish()
-        if counts["skipped"]:
+            self._report = SourceReport(
+                lines=lines,
+                yielded=yielded,
+                outside_window=outside,
+                filtered=filtered,
+                skipped=rare["skipped"],
+                duplicates=rare["dups"],
+                skipped_records=tuple(kept),
+            )
+        if rare["skipped"]:
             warnings.warn(
-                f"{path}: skipped {counts['skipped']} bad record(s) of {counts['lines']} "
+                f"{path}: skipped {rare['skipped']} bad record(s) of {lines} "
                 f"(first at line {kept[0].line}: {kept[0].reason}); see .report.skipped_records",
                 LivingEvalWarning,
                 stacklevel=2,
