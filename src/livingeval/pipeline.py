@@ -350,6 +350,7 @@ async def evaluate(
             view,
             config,
         )
+        t = lap("drift", t)
     clusters = _clusters(scrubbed, labels, items, decision, previous_shares, cluster_namer)
     lap("report", t)
 

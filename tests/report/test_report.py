@@ -75,7 +75,22 @@ def _results() -> Results:
         decision=GateDecision(
             outcome="fail",
             reasons=("cluster #0 'transfer' regressed by 0.150 (p=0.001)",),
-            metrics={"threshold": 0.02},
+            metrics={"regression": {"delta": -0.04, "margin": 0.03}},
+            gate="all",
+            children=(
+                GateDecision(
+                    outcome="fail",
+                    reasons=("overall delta -0.040 is below -0.030",),
+                    metrics={"delta": -0.04, "margin": 0.03, "alpha": 0.05},
+                    gate="regression",
+                ),
+                GateDecision(
+                    outcome="fail",
+                    reasons=("cluster #0 'transfer' regressed by 0.150 (p=0.001)",),
+                    metrics={"margin": 0.05, "failing_clusters": [0]},
+                    gate="clusters",
+                ),
+            ),
         ),
         statistics={"judge": "offline heuristic judge", "judge_calls": 10, "cost_usd": 0.0},
         drift={"alerts": ["cluster #0 grew from 25% to 30%"]},
@@ -123,3 +138,11 @@ def test_write_report_writes_every_format(tmp_path: Path) -> None:
 
 def test_notebook_repr() -> None:
     assert "gate: FAIL" in _results()._repr_html_()
+
+
+def test_forest_plot_draws_the_gate_margin_from_the_decision_tree() -> None:
+    page = render_html(_results())
+    forest = page[page.index("<svg") : page.index("</svg>")]
+    # The overall delta gate's margin (a child of the combined gate), drawn as -0.03.
+    assert "-0.03</text>" in forest
+    assert "stroke-dasharray" in forest

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from livingeval._json import dumps
-from livingeval.records import ClusterSummary, ItemResult, Results
+from livingeval.records import ClusterSummary, GateDecision, ItemResult, Results
 from livingeval.report._svg import bar_chart, forest_plot, grouped_bars
 
 __all__ = ["render_html", "render_json", "render_markdown", "write_report"]
@@ -28,6 +28,22 @@ font-variant-numeric:tabular-nums}.flag{color:#cf222e;font-weight:600}.muted{col
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;background:#eaeef2}
 code{font-size:12px;background:#f6f8fa;padding:1px 4px;border-radius:4px}
 """
+
+
+def _regression_threshold(decision: GateDecision) -> float | None:
+    """The regression margin the release is held to, found anywhere in the decision tree.
+
+    Combined gates keep their members' decisions in ``children``; the overall delta gate
+    (metrics with ``delta`` and ``margin``) is preferred, then any gate with a ``margin``
+    (the per-cluster gate uses the same one).
+    """
+
+    def walk(node: GateDecision) -> list[Mapping[str, Any]]:
+        return [node.metrics, *(m for child in node.children for m in walk(child))]
+
+    found = [m for m in walk(decision) if isinstance(m.get("margin"), int | float)]
+    found.sort(key=lambda m: "delta" not in m)
+    return float(found[0]["margin"]) if found else None
 
 
 def _fmt(value: float | None, spec: str = "+.3f") -> str:
@@ -104,12 +120,12 @@ def render_html(results: Results, *, title: str = "livingeval release report") -
         f"<ul>{reasons}</ul></div>",
     ]
     clusters = sorted(results.clusters, key=lambda c: (c.delta is None, c.delta or 0.0))
-    threshold = decision.metrics.get("threshold")
+    threshold = _regression_threshold(decision)
     parts.append("<h2>Candidate vs production, per cluster</h2>")
     parts.append(
         forest_plot(
             [(_cluster_label(c), c.delta, c.ci_low, c.ci_high, c.flagged) for c in clusters],
-            threshold=-abs(threshold) if isinstance(threshold, int | float) else None,
+            threshold=None if threshold is None else -abs(threshold),
             title="Weighted score delta (candidate - baseline) with confidence intervals",
         )
     )
