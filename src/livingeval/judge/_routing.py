@@ -3,7 +3,6 @@ failover in order, and the self-preference guard."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from types import TracebackType
@@ -11,23 +10,11 @@ from typing import Any
 
 import attrs
 
+from livingeval._model_family import known_family
 from livingeval.errors import ConfigError, JudgeError
 from livingeval.judge._llm import ChatModel, ChatRequest, ChatSession, Completion
 
 __all__ = ["Route", "RoutedJudge", "model_family", "models_of", "same_family"]
-
-_FAMILIES: tuple[tuple[str, str], ...] = (
-    (r"^(gpt|o\d|chatgpt|text-davinci|davinci)", "openai"),
-    (r"^claude", "anthropic"),
-    (r"^(gemini|gemma|palm|bison)", "google"),
-    (r"^(llama|meta-llama|codellama)", "meta"),
-    (r"^(mistral|mixtral|codestral|ministral|magistral)", "mistral"),
-    (r"^(qwen|qwq)", "qwen"),
-    (r"^deepseek", "deepseek"),
-    (r"^(command|c4ai)", "cohere"),
-    (r"^(phi)", "microsoft"),
-    (r"^grok", "xai"),
-)
 
 
 def model_family(model: str) -> str | None:
@@ -39,11 +26,7 @@ def model_family(model: str) -> str | None:
         >>> model_family("openai/gpt-4o-mini"), model_family("claude-3-5-haiku"), model_family("x")
         ('openai', 'anthropic', None)
     """
-    name = re.split(r"[/:]", model.strip().lower())[-1]
-    for pattern, family in _FAMILIES:
-        if re.match(pattern, name):
-            return family
-    return None
+    return known_family(model)
 
 
 def same_family(a: str, b: str) -> bool:

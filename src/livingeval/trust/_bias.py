@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from livingeval._model_family import known_family
 from livingeval.errors import ConfigError
 from livingeval.records import Verdict
 from livingeval.trust._agreement import cohen_kappa, raw_agreement
@@ -332,21 +333,6 @@ def verbosity_bias(
     )
 
 
-_FAMILIES: tuple[tuple[str, str], ...] = (
-    (r"^(gpt|o[1-9]|chatgpt|text-davinci|davinci|openai)", "openai"),
-    (r"^(claude|anthropic)", "anthropic"),
-    (r"^(gemini|gemma|palm|bard|google)", "google"),
-    (r"^(llama|meta-llama|codellama|meta)", "meta"),
-    (r"^(mistral|mixtral|codestral|ministral|magistral|pixtral)", "mistral"),
-    (r"^(qwen|qwq)", "qwen"),
-    (r"^deepseek", "deepseek"),
-    (r"^phi", "microsoft"),
-    (r"^(command|cohere|aya)", "cohere"),
-    (r"^grok", "xai"),
-    (r"^(pandalm)", "pandalm"),
-)
-
-
 def model_family(model: str) -> str:
     """The model family of a model name, for self-preference checks.
 
@@ -362,12 +348,10 @@ def model_family(model: str) -> str:
 
     .. versionadded:: 0.1.0
     """
-    name = model.strip().lower()
-    for prefix in (name, name.rsplit("/", 1)[-1], name.split(".", 1)[-1]):
-        for pattern, family in _FAMILIES:
-            if re.match(pattern, prefix):
-                return family
-    tail = name.rsplit("/", 1)[-1]
+    family = known_family(model)
+    if family is not None:
+        return family
+    tail = model.strip().lower().rsplit("/", 1)[-1]
     return re.split(r"[-_:.\s]", tail, maxsplit=1)[0] or tail
 
 
