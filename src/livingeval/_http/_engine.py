@@ -421,7 +421,8 @@ class HttpEngine:
         Args:
             url: The endpoint.
             payload: A JSON object, or already-encoded bytes.
-            headers: Extra headers (authorisation ...).
+            headers: Extra headers (authorisation ...), merged over :data:`JSON_HEADERS`;
+                a mapping already holding ``Content-Type`` is sent as it is (no copy).
             tokens: Estimated tokens for the rate limiter.
 
         Returns:
@@ -431,6 +432,23 @@ class HttpEngine:
             TransientJudgeError: retries exhausted on 429/5xx/timeouts/resets.
             JudgeError: a permanent HTTP error (401, 400 ...).
         """
+        start = time.monotonic()
+        status, body, attempts = await self.post_json_raw(
+            url, payload, headers=headers, tokens=tokens
+        )
+        return JsonReply(
+            status=status, body=body, attempts=attempts, elapsed=time.monotonic() - start
+        )
+
+    async def post_json_raw(
+        self,
+        url: str,
+        payload: Mapping[str, Any] | bytes,
+        *,
+        headers: Mapping[str, str] | None = None,
+        tokens: int = 0,
+    ) -> tuple[int, Any, int]:
+        """:meth:`post_json` for hot paths: ``(status, parsed body, attempts)``, no record."""
         data = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         if headers is None:
             send_headers: Mapping[str, str] = JSON_HEADERS
@@ -438,10 +456,9 @@ class HttpEngine:
             send_headers = headers  # callers on the hot path pass a ready-made mapping
         else:
             send_headers = {**JSON_HEADERS, **headers}
-        start = time.monotonic()
         policy = self.retry
         attempts = 1
-        status: int = 0
+        status = 0
         body: Any = None
         try:
             # The common case costs no retry machinery; tenacity takes over after a failure.
@@ -471,9 +488,7 @@ class HttpEngine:
             self._counts["failed"] += 1
             raise
         self._counts["succeeded"] += 1
-        return JsonReply(
-            status=status, body=body, attempts=attempts, elapsed=time.monotonic() - start
-        )
+        return status, body, attempts
 
     async def _backoff(self, seconds: float) -> None:
         """Sleep out a backoff with no slot held, telling the fan-out (see :func:`on_backoff`)."""

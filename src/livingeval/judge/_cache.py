@@ -32,6 +32,7 @@ __all__ = [
     "CacheStatistics",
     "CachedVote",
     "JudgmentCache",
+    "VoteRow",
     "content_digests",
     "key_from_digests",
     "key_prefix",
@@ -55,10 +56,14 @@ CREATE INDEX IF NOT EXISTS votes_created ON votes (created);
 """
 
 
-FLUSH_SECONDS = 0.02
+FLUSH_SECONDS = 0.05
 """Longest a finished vote waits in memory before its batch is committed."""
-FLUSH_ROWS = 256
+FLUSH_ROWS = 512
 """Most votes committed in one batch (a full batch is committed at once)."""
+
+VoteRow = tuple[str, str, str, float, str, int, int, float, str]
+"""One stored vote as a row: key, judge, template, created (epoch seconds), reply,
+input_tokens, output_tokens, cost_usd, served_by."""
 
 _MAX_VARIABLES = 900  # under SQLite's oldest bound-parameter limit (999)
 _INSERT = "INSERT OR REPLACE INTO votes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -222,23 +227,28 @@ class JudgmentCache:
         self, votes: Sequence[tuple[str, CachedVote]], *, judge: str, template: str
     ) -> None:
         """Store ``(key, vote)`` pairs in one transaction (all or none survive a crash)."""
-        if not votes:
-            return
         now = time.time()
-        rows = [
-            (
-                key,
-                judge,
-                template,
-                now,
-                vote.reply,
-                vote.input_tokens,
-                vote.output_tokens,
-                vote.cost_usd,
-                vote.served_by,
-            )
-            for key, vote in votes
-        ]
+        self.put_rows(
+            [
+                (
+                    key,
+                    judge,
+                    template,
+                    now,
+                    vote.reply,
+                    vote.input_tokens,
+                    vote.output_tokens,
+                    vote.cost_usd,
+                    vote.served_by,
+                )
+                for key, vote in votes
+            ]
+        )
+
+    def put_rows(self, rows: Sequence[VoteRow]) -> None:
+        """Store ready-made :data:`VoteRow` tuples in one transaction (the fan-out's path)."""
+        if not rows:
+            return
         db = self._db
         if len(rows) == 1:
             db.execute(_INSERT, rows[0])

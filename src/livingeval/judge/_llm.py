@@ -133,13 +133,13 @@ class _HttpSession:
     async def complete(self, request: ChatRequest) -> Completion:
         owner = self.owner
         engine = self.engine
-        reply = await engine.post_json(
+        _, body, attempts = await engine.post_json_raw(
             self.url,
             owner._payload(request),
             headers=self.headers,
             tokens=0 if engine.limiter is None else _estimate_tokens(request),
         )
-        text, tokens_in, tokens_out = owner._decode(reply.body)
+        text, tokens_in, tokens_out = owner._decode(body)
         price = self.price
         return Completion(
             text=text,
@@ -147,7 +147,7 @@ class _HttpSession:
             output_tokens=tokens_out,
             cost_usd=0.0 if price is None else price.cost(tokens_in, tokens_out),
             served_by=self.identity,
-            attempts=reply.attempts,
+            attempts=attempts,
         )
 
 

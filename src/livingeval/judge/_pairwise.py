@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import time
 import warnings
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -29,13 +30,14 @@ import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from livingeval._http import on_backoff
-from livingeval._sync import run_sync
+from livingeval._sync import run_sync, stream_sync
 from livingeval.errors import BudgetExceededError, ConfigError, LivingEvalWarning
 from livingeval.judge._cache import (
     FLUSH_ROWS,
     FLUSH_SECONDS,
     CachedVote,
     JudgmentCache,
+    VoteRow,
     content_digests,
     key_from_digests,
     key_prefix,
@@ -478,14 +480,29 @@ class _Active:
             template=self.template_hash,
             params={"temperature": judge.temperature, "max_tokens": judge.max_tokens},
         )
-        self.rows: list[tuple[str, CachedVote]] = []
+        self.rows: list[VoteRow] = []
         self.held: list[PairwiseResult] = []
         self.release: Callable[[PairwiseResult], None] | None = None
 
-    def record(self, key: str, vote: CachedVote) -> None:
+    def record(
+        self, key: str, reply: str, input_tokens: int, output_tokens: int, cost: float, by: str
+    ) -> None:
         """Queue a finished vote for the next commit (a full batch commits at once)."""
-        self.rows.append((key, vote))
-        if len(self.rows) >= FLUSH_ROWS:
+        rows = self.rows
+        rows.append(
+            (
+                key,
+                self.identity,
+                self.template_hash,
+                time.time(),
+                reply,
+                input_tokens,
+                output_tokens,
+                cost,
+                by,
+            )
+        )
+        if len(rows) >= FLUSH_ROWS:
             self.flush()
 
     def report(self, result: PairwiseResult) -> None:
@@ -500,7 +517,7 @@ class _Active:
         """Commit the queued votes in one transaction, then release the held results."""
         rows, self.rows = self.rows, []
         if rows and self.cache is not None:
-            self.cache.put_many(rows, judge=self.identity, template=self.template_hash)
+            self.cache.put_rows(rows)
         held, self.held = self.held, []
         release = self.release
         if release is not None:
@@ -848,16 +865,7 @@ class PairwiseJudge:
             if choice is not None:
                 break
         if active.cache is not None:  # committed with the next batch (see _Active)
-            active.record(
-                key,
-                CachedVote(
-                    reply=text,
-                    input_tokens=tokens_in,
-                    output_tokens=tokens_out,
-                    cost_usd=cost,
-                    served_by=served_by,
-                ),
-            )
+            active.record(key, text, tokens_in, tokens_out, cost, served_by)
         return Vote(
             run=run,
             order=order,
@@ -1048,6 +1056,26 @@ class PairwiseJudge:
 
         return run_sync(call)
 
+    @contextmanager
+    def stream_sync(
+        self,
+        items: Iterable[PairwiseItem],
+        *,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> Iterator[Iterator[PairwiseResult]]:
+        """Synchronous twin of :meth:`stream`: a blocking iterator of results as they complete.
+
+        Works inside a running loop (e.g. Jupyter). Leaving the block early cancels the
+        calls in flight; votes already made are cached.
+
+        Example:
+            >>> with judge.stream_sync(items) as results:  # doctest: +SKIP
+            ...     for result in results:
+            ...         print(result.item_id, result.verdict)
+        """
+        with stream_sync(lambda: self.stream(items, progress=progress)) as results:
+            yield results
+
     # ------------------------------------------------------------------ Judge protocol
 
     async def compare_one(self, item: PairwiseItem) -> PairwiseResult:
@@ -1074,3 +1102,15 @@ class PairwiseJudge:
                 f"{result.failure.error_type}: {result.failure.cause}", trace_id=item.item_id
             )
         return result.to_verdict()
+
+    def compare_one_sync(self, item: PairwiseItem) -> PairwiseResult:
+        """Synchronous twin of :meth:`compare_one` (works inside a running loop)."""
+        return run_sync(self.compare_one, item)
+
+    def judge_sync(self, item: JudgeInput) -> Verdict:
+        """Synchronous twin of :meth:`judge` (works inside a running loop).
+
+        Raises:
+            JudgeError: when the protocol could not finish.
+        """
+        return run_sync(self.judge, item)
