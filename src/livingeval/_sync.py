@@ -62,7 +62,8 @@ def stream_sync(
         ...     async with send:
         ...         for i in range(3):
         ...             send.send_nowait(i)
-        ...     yield receive
+        ...     async with receive:
+        ...         yield receive
         >>> with stream_sync(numbers) as items:
         ...     list(items)
         [0, 1, 2]
