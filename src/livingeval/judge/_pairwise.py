@@ -753,7 +753,7 @@ class PairwiseJudge:
         runs: Runs per item; each run asks both orders.
         temperature: Sampling temperature of every call.
         min_confidence: Verdicts under this share of agreeing runs are discarded.
-        concurrency: Calls on the wire at once (also items in flight).
+        concurrency: Calls on the wire at once (the number of fan-out workers).
         cache_path: SQLite judgment cache file, or ``None`` for no cache.
         early_stopping: Stop once the remaining runs cannot change the verdict.
         template: The prompt template (its hash goes into cache keys and results).
