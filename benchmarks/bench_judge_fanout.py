@@ -4,7 +4,10 @@ Against the loopback server (a subprocess on the other core) with latency jitter
 uniformly in 25-75 ms, at concurrency 16, 64 and 256. The judge runs the whole pairwise
 protocol (3 runs, both orders, early stopping; a deterministic judge settles in 4 calls)
 with the SQLite cache on, so each HTTP request includes protocol, retry and cache work.
-Prints requests/s, client CPU per request, share of ideal C/latency and ratio to bare.
+The bare loop posts the very bodies the judge sends (same prompt template, same items).
+Prints requests/s, client CPU per request (this process only: the server is another
+process on another core), share of ideal C/latency, ratio to bare, and the load average
+(wall-clock figures mean little on a busy machine; CPU per request is robust to load).
 
     python benchmarks/bench_judge_fanout.py [--requests 5000]
 """
@@ -12,6 +15,7 @@ Prints requests/s, client CPU per request, share of ideal C/latency and ratio to
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,30 +37,36 @@ from livingeval.judge import (
 LATENCY = 0.05  # mean of uniform 25-75 ms
 
 
-async def bare_loop(url: str, requests: int, concurrency: int) -> None:
-    """The peer: C workers posting the same chat-completion body with one aiohttp session."""
-    body = orjson.dumps(
-        {
-            "model": "m",
-            "messages": [
-                {"role": "system", "content": "judge"},
+def request_bodies(items: list[PairwiseItem], judge: PairwiseJudge) -> list[bytes]:
+    """The bodies the judge sends for ``items`` (runs 0 and 1, both orders), byte for byte."""
+    bodies = []
+    for item in items:
+        for a, b in ((item.candidate, item.baseline), (item.baseline, item.candidate)):
+            system, user = judge.template.render(prompt=item.prompt, answer_a=a, answer_b=b)
+            body = orjson.dumps(
                 {
-                    "role": "user",
-                    "content": "[Answer A]\nxx\n[End of Answer A]\n"
-                    "[Answer B]\nx\n[End of Answer B]",
-                },
-            ],
-            "temperature": 0.3,
-            "max_tokens": 32,
-        }
-    )
+                    "model": "m",
+                    "messages": [
+                        {"role": "system", "content": system},
+                        {"role": "user", "content": user},
+                    ],
+                    "temperature": judge.temperature,
+                    "max_tokens": judge.max_tokens,
+                }
+            )
+            bodies += [body, body]
+    return bodies
+
+
+async def bare_loop(url: str, bodies: list[bytes], concurrency: int) -> None:
+    """The peer: C workers posting the judge's request bodies with one aiohttp session."""
     headers = {"Content-Type": "application/json", "Authorization": "Bearer k"}
-    remaining = iter(range(requests))
+    remaining = iter(bodies)
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def worker() -> None:
-            for _ in remaining:
+            for body in remaining:
                 async with session.post(url + "/chat/completions", data=body, headers=headers) as r:
                     orjson.loads(await r.read())
 
@@ -85,11 +95,12 @@ def main() -> None:
     args = parser.parse_args()
     pin_client()
     with loopback("--latency", "0.025", "0.075") as url:
-        print(f"{'C':>4} {'who':>6} {'req/s':>8} {'CPU ms/req':>10} {'of ideal':>8} {'vs bare':>7}")
+        print(
+            f"{'C':>4} {'who':>6} {'req/s':>8} {'CPU ms/req':>10} {'of ideal':>8} "
+            f"{'vs bare':>7} {'load':>5}"
+        )
         for c in args.concurrency:
             n = args.requests
-            wall_b, cpu_b = measure(anyio.run, bare_loop, url, n, c)
-            rate_b = n / wall_b
             items = [
                 PairwiseItem(id=str(i), prompt=f"q{i}", candidate="x" * (2 + i % 3), baseline="x")
                 for i in range(n // 4)
@@ -100,18 +111,23 @@ def main() -> None:
                     concurrency=c,
                     cache_path=Path(tmp) / "cache.sqlite",
                 )
+                bodies = request_bodies(items, judge)
+                wall_b, cpu_b = measure(anyio.run, bare_loop, url, bodies, c)
+                n = len(bodies)
+                rate_b = n / wall_b
                 results: list[PairwiseResult] = []
                 wall_j, cpu_j = measure(_compare_into, judge, items, results)
             calls = summarize(results).judge_calls
             rate_j = calls / wall_j
             ideal = c / LATENCY
+            load = os.getloadavg()[0]
             print(
                 f"{c:>4} {'bare':>6} {rate_b:>8.0f} {1000 * cpu_b / n:>10.3f} "
-                f"{rate_b / ideal:>8.2f} {'':>7}"
+                f"{rate_b / ideal:>8.2f} {'':>7} {load:>5.1f}"
             )
             print(
                 f"{c:>4} {'judge':>6} {rate_j:>8.0f} {1000 * cpu_j / calls:>10.3f} "
-                f"{rate_j / ideal:>8.2f} {rate_j / rate_b:>7.2f}"
+                f"{rate_j / ideal:>8.2f} {rate_j / rate_b:>7.2f} {load:>5.1f}"
             )
 
 

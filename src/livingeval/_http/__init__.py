@@ -15,26 +15,32 @@ client. The API is small:
 
 A request holds a concurrency slot only while it is on the wire: sleeping out a
 ``Retry-After`` or a backoff happens with the slot released, so other work keeps flowing.
+:func:`on_backoff` tells a fan-out when that happens, so it can put another worker on the
+freed slot.
 """
 
 from __future__ import annotations
 
 from livingeval._http._engine import (
+    JSON_HEADERS,
     HttpEngine,
     HttpStatistics,
     JsonReply,
     RateLimiter,
     RetryPolicy,
     classify_status,
+    on_backoff,
     parse_retry_after,
 )
 
 __all__ = [
+    "JSON_HEADERS",
     "HttpEngine",
     "HttpStatistics",
     "JsonReply",
     "RateLimiter",
     "RetryPolicy",
     "classify_status",
+    "on_backoff",
     "parse_retry_after",
 ]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import random
-from collections.abc import Awaitable, Callable, Mapping
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
@@ -23,15 +27,80 @@ from livingeval.errors import ConfigError, JudgeError, TransientJudgeError
 
 __all__ = [
     "HttpEngine",
+    "JSON_HEADERS",
     "HttpStatistics",
     "JsonReply",
     "RateLimiter",
     "RetryPolicy",
     "classify_status",
+    "on_backoff",
     "parse_retry_after",
 ]
 
 Sleep = Callable[[float], Awaitable[None]]
+
+_BACKOFF_HOOK: contextvars.ContextVar[Callable[[bool], None] | None] = contextvars.ContextVar(
+    "livingeval_backoff_hook", default=None
+)
+
+
+@contextmanager
+def on_backoff(hook: Callable[[bool], None]) -> Iterator[None]:
+    """Call ``hook(True)`` when a request in this context starts sleeping out a backoff.
+
+    ``hook(False)`` follows when the sleep ends (or is cancelled). A fan-out uses it to put
+    another worker on the freed slot, so a ``Retry-After`` never idles the concurrency.
+    Tasks started inside the block inherit it.
+    """
+    token = _BACKOFF_HOOK.set(hook)
+    try:
+        yield
+    finally:
+        _BACKOFF_HOOK.reset(token)
+
+
+JSON_HEADERS: Mapping[str, str] = {
+    "Content-Type": "application/json",
+    # Our own User-Agent: aiohttp's ``skip_auto_headers`` costs a header copy per request.
+    "User-Agent": "livingeval",
+}
+"""Headers of every JSON POST; a ``headers`` mapping holding Content-Type is sent as is."""
+
+
+class _Slots:
+    """A counting semaphore whose uncontended acquire never yields (no checkpoint).
+
+    A released slot is handed straight to the longest waiter. A waiter cancelled after the
+    hand-over passes the slot on, so none is lost.
+    """
+
+    __slots__ = ("free", "waiters")
+
+    def __init__(self, slots: int) -> None:
+        self.free = slots
+        self.waiters: deque[anyio.Event] = deque()
+
+    async def acquire(self) -> None:
+        if self.free > 0:
+            self.free -= 1
+            return
+        event = anyio.Event()
+        self.waiters.append(event)
+        try:
+            await event.wait()
+        except BaseException:
+            if event.is_set():
+                self.release()  # handed over, but we are leaving: pass it on
+            else:
+                self.waiters.remove(event)
+            raise
+
+    def release(self) -> None:
+        if self.waiters:
+            self.waiters.popleft().set()
+        else:
+            self.free += 1
+
 
 _TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 
@@ -295,7 +364,7 @@ class HttpEngine:
         self.retry = retry if retry is not None else RetryPolicy()
         self.limiter = limiter
         self._session: aiohttp.ClientSession | None = None
-        self._slots: anyio.CapacityLimiter | None = None
+        self._slots: _Slots | None = None
         self._counts = dict.fromkeys(
             (
                 "requests",
@@ -314,12 +383,14 @@ class HttpEngine:
         connector = aiohttp.TCPConnector(
             limit=self.concurrency, limit_per_host=self.concurrency, ttl_dns_cache=300
         )
+        # The per-attempt timeout is aiohttp's own timer (one loop.call_at per request),
+        # cheaper than a cancel scope per call. It starts once a slot is held, so waiting
+        # for a slot never counts against it.
         self._session = aiohttp.ClientSession(
             connector=connector,
-            timeout=aiohttp.ClientTimeout(total=None),
-            skip_auto_headers=("User-Agent",),
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
         )
-        self._slots = anyio.CapacityLimiter(self.concurrency)
+        self._slots = _Slots(self.concurrency)
         return self
 
     async def __aexit__(
@@ -350,7 +421,8 @@ class HttpEngine:
         Args:
             url: The endpoint.
             payload: A JSON object, or already-encoded bytes.
-            headers: Extra headers (authorisation ...).
+            headers: Extra headers (authorisation ...), merged over :data:`JSON_HEADERS`;
+                a mapping already holding ``Content-Type`` is sent as it is (no copy).
             tokens: Estimated tokens for the rate limiter.
 
         Returns:
@@ -360,14 +432,33 @@ class HttpEngine:
             TransientJudgeError: retries exhausted on 429/5xx/timeouts/resets.
             JudgeError: a permanent HTTP error (401, 400 ...).
         """
+        start = time.monotonic()
+        status, body, attempts = await self.post_json_raw(
+            url, payload, headers=headers, tokens=tokens
+        )
+        return JsonReply(
+            status=status, body=body, attempts=attempts, elapsed=time.monotonic() - start
+        )
+
+    async def post_json_raw(
+        self,
+        url: str,
+        payload: Mapping[str, Any] | bytes,
+        *,
+        headers: Mapping[str, str] | None = None,
+        tokens: int = 0,
+    ) -> tuple[int, Any, int]:
+        """:meth:`post_json` for hot paths: ``(status, parsed body, attempts)``, no record."""
         data = payload if isinstance(payload, bytes) else orjson.dumps(payload)
-        send_headers = {"Content-Type": "application/json"}
-        if headers:
-            send_headers.update(headers)
-        start = anyio.current_time()
+        if headers is None:
+            send_headers: Mapping[str, str] = JSON_HEADERS
+        elif "Content-Type" in headers:
+            send_headers = headers  # callers on the hot path pass a ready-made mapping
+        else:
+            send_headers = {**JSON_HEADERS, **headers}
         policy = self.retry
         attempts = 1
-        status: int = 0
+        status = 0
         body: Any = None
         try:
             # The common case costs no retry machinery; tenacity takes over after a failure.
@@ -376,9 +467,9 @@ class HttpEngine:
             if policy.attempts <= 1:
                 self._counts["failed"] += 1
                 raise
-            await policy.sleep(policy.wait_seconds(1, first))
+            await self._backoff(policy.wait_seconds(1, first))
             retrying = AsyncRetrying(
-                sleep=policy.sleep,
+                sleep=self._backoff,
                 stop=stop_after_attempt(policy.attempts - 1),
                 wait=policy._wait_after_first,
                 retry=retry_if_exception_type(TransientJudgeError),
@@ -397,9 +488,19 @@ class HttpEngine:
             self._counts["failed"] += 1
             raise
         self._counts["succeeded"] += 1
-        return JsonReply(
-            status=status, body=body, attempts=attempts, elapsed=anyio.current_time() - start
-        )
+        return status, body, attempts
+
+    async def _backoff(self, seconds: float) -> None:
+        """Sleep out a backoff with no slot held, telling the fan-out (see :func:`on_backoff`)."""
+        hook = _BACKOFF_HOOK.get()
+        if hook is None:
+            await self.retry.sleep(seconds)
+            return
+        hook(True)
+        try:
+            await self.retry.sleep(seconds)
+        finally:
+            hook(False)
 
     async def _attempt(
         self, url: str, data: bytes, headers: Mapping[str, str], tokens: int
@@ -411,31 +512,33 @@ class HttpEngine:
         if limiter is not None:
             await limiter.acquire(tokens)
         counts = self._counts
-        async with slots:  # the slot is held only while on the wire
+        await slots.acquire()  # the slot is held only while on the wire
+        try:
             counts["requests"] += 1
-            try:
-                with anyio.fail_after(self.timeout):
-                    async with session.post(url, data=data, headers=headers) as response:
-                        status = response.status
-                        raw = await response.read()
-                        retry_after = (
-                            parse_retry_after(response.headers.get("Retry-After"))
-                            if status == 429 or status == 503
-                            else None
-                        )
-            except TimeoutError as exc:
-                counts["timeouts"] += 1
-                raise TransientJudgeError(
-                    f"no reply within timeout={self.timeout}s from {url}; raise the timeout "
-                    "or lower the concurrency if the provider is overloaded"
-                ) from exc
-            except (aiohttp.ClientError, OSError) as exc:
-                counts["connection_errors"] += 1
-                raise TransientJudgeError(
-                    f"connection to {url} failed: {type(exc).__name__}: {exc}"
-                ) from exc
-        error = classify_status(status, retry_after=retry_after, body=raw)
-        if error is not None:
+            async with session.post(url, data=data, headers=headers) as response:
+                status = response.status
+                raw = await response.read()
+                retry_after = (
+                    parse_retry_after(response.headers.get("Retry-After"))
+                    if status == 429 or status == 503
+                    else None
+                )
+        except TimeoutError as exc:  # aiohttp's per-attempt timer (ClientTimeout.total)
+            counts["timeouts"] += 1
+            raise TransientJudgeError(
+                f"no reply within timeout={self.timeout}s from {url}; raise the timeout "
+                "or lower the concurrency if the provider is overloaded"
+            ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            counts["connection_errors"] += 1
+            raise TransientJudgeError(
+                f"connection to {url} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        finally:
+            slots.release()
+        if not 200 <= status < 300:
+            error = classify_status(status, retry_after=retry_after, body=raw)
+            assert error is not None
             if status == 429:
                 counts["throttled"] += 1
                 if limiter is not None:

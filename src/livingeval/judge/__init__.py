@@ -29,6 +29,9 @@ from livingeval.judge._argjudge import (
 from livingeval.judge._argjudge import (
     resolve_pending as resolve_pending,
 )
+from livingeval.judge._argjudge import (
+    resolve_pending_sync as resolve_pending_sync,
+)
 
 # --- judge core (issue #6): imports -----------------------------------------------------
 from livingeval.judge._cache import (
@@ -69,6 +72,9 @@ from livingeval.judge._fanout import (
 )
 from livingeval.judge._fanout import (
     stream_judgments as stream_judgments,
+)
+from livingeval.judge._fanout import (
+    stream_judgments_sync as stream_judgments_sync,
 )
 from livingeval.judge._llm import (
     AnthropicJudge as AnthropicJudge,
@@ -258,6 +264,7 @@ __all__ = [
     "parse_rubric_reply",
     "parse_text_tool_calls",
     "resolve_pending",
+    "resolve_pending_sync",
     "response_from_anthropic",
     "response_from_openai",
     "response_from_text",
@@ -265,6 +272,7 @@ __all__ = [
     "same_family",
     "settle",
     "stream_judgments",
+    "stream_judgments_sync",
     "summarize",
     "vote_key",
 ]

@@ -16,6 +16,7 @@ import anyio
 import attrs
 import orjson
 
+from livingeval._sync import run_sync
 from livingeval.errors import BudgetExceededError, ConfigError, InvalidJudgeReplyError
 from livingeval.judge._cache import CachedVote, JudgmentCache, vote_key
 from livingeval.judge._llm import ChatModel, ChatRequest, ChatSession
@@ -32,6 +33,7 @@ __all__ = [
     "CallableArgumentJudge",
     "LLMArgumentJudge",
     "resolve_pending",
+    "resolve_pending_sync",
 ]
 
 _SYSTEM: Final = (
@@ -113,6 +115,10 @@ class CallableArgumentJudge:
     async def equivalent(self, question: ArgumentQuestion) -> bool:
         """Return ``await function(question)``."""
         return bool(await self.function(question))
+
+    def equivalent_sync(self, question: ArgumentQuestion) -> bool:
+        """Synchronous twin of :meth:`equivalent` (works inside a running loop)."""
+        return run_sync(self.equivalent, question)
 
 
 def _template_hash() -> str:
@@ -297,6 +303,10 @@ class LLMArgumentJudge:
         async with self.open() as session:
             return await session.equivalent(question)
 
+    def equivalent_sync(self, question: ArgumentQuestion) -> bool:
+        """Synchronous twin of :meth:`equivalent` (works inside a running loop)."""
+        return run_sync(self.equivalent, question)
+
 
 async def resolve_pending(
     comparison: StructuredComparison,
@@ -376,3 +386,29 @@ async def resolve_pending(
         pending=(),
         judged=comparison.judged + len(items),
     )
+
+
+def resolve_pending_sync(
+    comparison: StructuredComparison,
+    judge: ArgumentJudge,
+    *,
+    intent: str = "",
+    concurrency: int = 8,
+) -> StructuredComparison:
+    """Synchronous twin of :func:`resolve_pending` (works inside a running loop).
+
+    Example:
+        >>> from livingeval.records import Response, ToolCall
+        >>> from livingeval.judge import compare_tool_calls
+        >>> a = Response(tool_calls=(ToolCall(name="search", arguments='{"q": "cheap flights to Rome"}'),))
+        >>> b = Response(tool_calls=(ToolCall(name="search", arguments='{"q": "low-cost flights Rome"}'),))
+        >>> async def no(q: ArgumentQuestion) -> bool:
+        ...     return False
+        >>> resolve_pending_sync(compare_tool_calls(a, b), CallableArgumentJudge(function=no)).score
+        0.0
+    """
+
+    async def call() -> StructuredComparison:
+        return await resolve_pending(comparison, judge, intent=intent, concurrency=concurrency)
+
+    return run_sync(call)

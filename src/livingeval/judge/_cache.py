@@ -3,8 +3,15 @@
 One row per *vote* (one judge call), keyed by a hash over the judge identity (provider and
 model), the prompt template hash, the sampling parameters, the order, the vote index and
 the hashed contents. Three votes therefore stay three votes, and a changed template or
-model never reuses old votes. Errors are never written; each vote is written as soon as it
-completes, so a cancel or a ``kill -9`` loses only the calls in flight.
+model never reuses old votes. Errors are never written.
+
+:meth:`JudgmentCache.put` commits one vote at once. The pairwise judge instead collects
+votes and commits them with :meth:`JudgmentCache.put_many`, one transaction every
+``FLUSH_SECONDS`` or ``FLUSH_ROWS`` votes, whichever comes first, and reports an item's
+verdict only once its votes are committed. A cancel flushes what is pending, so it loses
+nothing paid for; a ``kill -9`` loses the calls in flight plus at most the last
+``FLUSH_SECONDS`` (and at most ``FLUSH_ROWS``) of uncommitted votes, none of whose verdicts
+was reported yet. A rerun pays only for the votes not in the file.
 """
 
 from __future__ import annotations
@@ -20,9 +27,12 @@ import attrs
 import orjson
 
 __all__ = [
+    "FLUSH_ROWS",
+    "FLUSH_SECONDS",
     "CacheStatistics",
     "CachedVote",
     "JudgmentCache",
+    "VoteRow",
     "content_digests",
     "key_from_digests",
     "key_prefix",
@@ -44,6 +54,19 @@ CREATE TABLE IF NOT EXISTS votes (
 CREATE INDEX IF NOT EXISTS votes_judge ON votes (judge);
 CREATE INDEX IF NOT EXISTS votes_created ON votes (created);
 """
+
+
+FLUSH_SECONDS = 0.05
+"""Longest a finished vote waits in memory before its batch is committed."""
+FLUSH_ROWS = 512
+"""Most votes committed in one batch (a full batch is committed at once)."""
+
+VoteRow = tuple[str, str, str, float, str, int, int, float, str]
+"""One stored vote as a row: key, judge, template, created (epoch seconds), reply,
+input_tokens, output_tokens, cost_usd, served_by."""
+
+_MAX_VARIABLES = 900  # under SQLite's oldest bound-parameter limit (999)
+_INSERT = "INSERT OR REPLACE INTO votes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def _digest(text: str) -> str:
@@ -173,14 +196,15 @@ class JudgmentCache:
 
     def get_many(self, keys: Sequence[str]) -> dict[str, CachedVote]:
         """The stored votes among ``keys`` (missing keys are absent from the result)."""
-        if not keys:
-            return {}
-        marks = ",".join("?" * len(keys))
-        rows = self._db.execute(
-            "SELECT key, reply, input_tokens, output_tokens, cost_usd, served_by "
-            f"FROM votes WHERE key IN ({marks})",
-            list(keys),
-        ).fetchall()
+        rows: list[Any] = []
+        for start in range(0, len(keys), _MAX_VARIABLES):
+            chunk = list(keys[start : start + _MAX_VARIABLES])
+            marks = ",".join("?" * len(chunk))
+            rows += self._db.execute(
+                "SELECT key, reply, input_tokens, output_tokens, cost_usd, served_by "
+                f"FROM votes WHERE key IN ({marks})",
+                chunk,
+            ).fetchall()
         found = {
             row[0]: CachedVote(
                 reply=row[1],
@@ -197,21 +221,46 @@ class JudgmentCache:
 
     def put(self, key: str, vote: CachedVote, *, judge: str, template: str) -> None:
         """Store one vote now (autocommit), so a crash right after keeps it."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO votes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                key,
-                judge,
-                template,
-                time.time(),
-                vote.reply,
-                vote.input_tokens,
-                vote.output_tokens,
-                vote.cost_usd,
-                vote.served_by,
-            ),
+        self.put_many([(key, vote)], judge=judge, template=template)
+
+    def put_many(
+        self, votes: Sequence[tuple[str, CachedVote]], *, judge: str, template: str
+    ) -> None:
+        """Store ``(key, vote)`` pairs in one transaction (all or none survive a crash)."""
+        now = time.time()
+        self.put_rows(
+            [
+                (
+                    key,
+                    judge,
+                    template,
+                    now,
+                    vote.reply,
+                    vote.input_tokens,
+                    vote.output_tokens,
+                    vote.cost_usd,
+                    vote.served_by,
+                )
+                for key, vote in votes
+            ]
         )
-        self.writes += 1
+
+    def put_rows(self, rows: Sequence[VoteRow]) -> None:
+        """Store ready-made :data:`VoteRow` tuples in one transaction (the fan-out's path)."""
+        if not rows:
+            return
+        db = self._db
+        if len(rows) == 1:
+            db.execute(_INSERT, rows[0])
+        else:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(_INSERT, rows)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        self.writes += len(rows)
 
     def statistics(self) -> CacheStatistics:
         """Counts per judge and this handle's hits, misses and writes."""

@@ -15,7 +15,7 @@ import anyio
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from livingeval._sync import run_sync
+from livingeval._sync import run_sync, stream_sync
 from livingeval.errors import ConfigError
 from livingeval.protocols import Judge
 from livingeval.records import JudgeFailure, JudgeInput, Verdict
@@ -27,6 +27,7 @@ __all__ = [
     "judge_all",
     "judge_all_sync",
     "stream_judgments",
+    "stream_judgments_sync",
 ]
 
 T = TypeVar("T")
@@ -195,7 +196,7 @@ async def judge_all(
 
     Example:
         >>> import anyio
-        >>> from livingeval.records import Message, Response
+        >>> from livingeval.records import JudgeInput, Message, Response, Verdict
         >>> class Always:
         ...     async def judge(self, item):
         ...         return Verdict(item_id=item.item_id, kind="pairwise", candidate_score=1.0,
@@ -230,3 +231,30 @@ def judge_all_sync(
         )
 
     return run_sync(call)
+
+
+@contextmanager
+def stream_judgments_sync(
+    judge: Judge,
+    items: Iterable[JudgeInput],
+    *,
+    concurrency: int = 64,
+    timeout: float | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> Iterator[Iterator[Verdict | JudgeFailure]]:
+    """Synchronous twin of :func:`stream_judgments`: a blocking iterator of results.
+
+    Works inside a running loop (e.g. Jupyter). Leaving the block early cancels the calls
+    in flight.
+
+    Example:
+        >>> with stream_judgments_sync(judge, items) as results:  # doctest: +SKIP
+        ...     for result in results:
+        ...         print(result.item_id)
+    """
+    with stream_sync(
+        lambda: stream_judgments(
+            judge, items, concurrency=concurrency, timeout=timeout, progress=progress
+        )
+    ) as results:
+        yield results

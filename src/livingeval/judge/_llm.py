@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from livingeval._http import HttpEngine, RateLimiter, RetryPolicy
+from livingeval._http import JSON_HEADERS, HttpEngine, RateLimiter, RetryPolicy
 from livingeval.errors import ConfigError, InvalidJudgeReplyError
 from livingeval.judge._cost import DEFAULT_PRICES, PriceTable
 
@@ -113,7 +113,10 @@ class _HttpSession:
             limiter=limiter,
         )
         self.url = owner._endpoint()
-        self.headers = owner._headers()
+        # Built once: the engine sends a mapping holding Content-Type as it is.
+        self.headers = {**JSON_HEADERS, **owner._headers()}
+        self.price = owner.prices.lookup(owner.model)
+        self.identity = owner.identity
 
     async def __aenter__(self) -> _HttpSession:
         await self.engine.__aenter__()
@@ -129,20 +132,22 @@ class _HttpSession:
 
     async def complete(self, request: ChatRequest) -> Completion:
         owner = self.owner
-        reply = await self.engine.post_json(
+        engine = self.engine
+        _, body, attempts = await engine.post_json_raw(
             self.url,
             owner._payload(request),
             headers=self.headers,
-            tokens=_estimate_tokens(request),
+            tokens=0 if engine.limiter is None else _estimate_tokens(request),
         )
-        text, tokens_in, tokens_out = owner._decode(reply.body)
+        text, tokens_in, tokens_out = owner._decode(body)
+        price = self.price
         return Completion(
             text=text,
             input_tokens=tokens_in,
             output_tokens=tokens_out,
-            cost_usd=owner.prices.cost(owner.model, tokens_in, tokens_out),
-            served_by=owner.identity,
-            attempts=reply.attempts,
+            cost_usd=0.0 if price is None else price.cost(tokens_in, tokens_out),
+            served_by=self.identity,
+            attempts=attempts,
         )
 
 
@@ -181,12 +186,11 @@ class _HttpJudge:
         raise NotImplementedError
 
 
-def _usage_int(usage: Any, key: str) -> int:
-    if isinstance(usage, dict):
-        value = usage.get(key)
-        if isinstance(value, int):
-            return value
-    return 0
+def _usage_ints(usage: Any, first: str, second: str) -> tuple[int, int]:
+    if not isinstance(usage, dict):
+        return 0, 0
+    a, b = usage.get(first), usage.get(second)
+    return (a if isinstance(a, int) else 0), (b if isinstance(b, int) else 0)
 
 
 @attrs.frozen(kw_only=True)
@@ -256,12 +260,8 @@ class OpenAICompatibleJudge(_HttpJudge):
                 f"the reply has no choices[0].message.content: {str(body)[:200]}; is base_url "
                 "an OpenAI-compatible chat-completions endpoint?"
             ) from exc
-        usage = body.get("usage")
-        return (
-            content if isinstance(content, str) else "",
-            _usage_int(usage, "prompt_tokens"),
-            _usage_int(usage, "completion_tokens"),
-        )
+        tokens_in, tokens_out = _usage_ints(body.get("usage"), "prompt_tokens", "completion_tokens")
+        return content if isinstance(content, str) else "", tokens_in, tokens_out
 
 
 @attrs.frozen(kw_only=True)
@@ -321,5 +321,5 @@ class AnthropicJudge(_HttpJudge):
             raise InvalidJudgeReplyError(
                 f"the reply has no content[] text blocks: {str(body)[:200]}"
             ) from exc
-        usage = body.get("usage")
-        return text, _usage_int(usage, "input_tokens"), _usage_int(usage, "output_tokens")
+        tokens_in, tokens_out = _usage_ints(body.get("usage"), "input_tokens", "output_tokens")
+        return text, tokens_in, tokens_out

@@ -15,28 +15,34 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import time
 import warnings
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
 import anyio
+import anyio.abc
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from livingeval._sync import run_sync
+from livingeval._http import on_backoff
+from livingeval._sync import run_sync, stream_sync
 from livingeval.errors import BudgetExceededError, ConfigError, LivingEvalWarning
 from livingeval.judge._cache import (
+    FLUSH_ROWS,
+    FLUSH_SECONDS,
     CachedVote,
     JudgmentCache,
+    VoteRow,
     content_digests,
     key_from_digests,
     key_prefix,
 )
-from livingeval.judge._fanout import Progress, failure_from, fan_out, unwrap_single_group
+from livingeval.judge._fanout import Progress, failure_from, unwrap_single_group
 from livingeval.judge._llm import ChatModel, ChatRequest, ChatSession
 from livingeval.judge._prompt import DEFAULT_PAIRWISE_TEMPLATE, Choice, PromptTemplate, parse_choice
 from livingeval.judge._routing import model_family, models_of
@@ -454,7 +460,12 @@ def summarize(results: Iterable[PairwiseResult]) -> PairwiseSummary:
 
 
 class _Active:
-    """The live state of an open :meth:`PairwiseJudge.session`."""
+    """The live state of an open :meth:`PairwiseJudge.session`.
+
+    Finished votes wait in ``rows`` and are committed in one transaction per batch
+    (:meth:`flush`). A result whose votes are not committed yet waits in ``held`` until the
+    batch holding them is committed, so no verdict is ever reported ahead of its votes.
+    """
 
     def __init__(
         self, judge: PairwiseJudge, chat: ChatSession, cache: JudgmentCache | None
@@ -469,11 +480,239 @@ class _Active:
             template=self.template_hash,
             params={"temperature": judge.temperature, "max_tokens": judge.max_tokens},
         )
+        self.rows: list[VoteRow] = []
+        self.held: list[PairwiseResult] = []
+        self.release: Callable[[PairwiseResult], None] | None = None
+
+    def record(
+        self, key: str, reply: str, input_tokens: int, output_tokens: int, cost: float, by: str
+    ) -> None:
+        """Queue a finished vote for the next commit (a full batch commits at once)."""
+        rows = self.rows
+        rows.append(
+            (
+                key,
+                self.identity,
+                self.template_hash,
+                time.time(),
+                reply,
+                input_tokens,
+                output_tokens,
+                cost,
+                by,
+            )
+        )
+        if len(rows) >= FLUSH_ROWS:
+            self.flush()
+
+    def report(self, result: PairwiseResult) -> None:
+        """Hand ``result`` to ``release`` once its votes are committed."""
+        assert self.release is not None
+        if self.rows:
+            self.held.append(result)
+        else:
+            self.release(result)
+
+    def flush(self) -> None:
+        """Commit the queued votes in one transaction, then release the held results."""
+        rows, self.rows = self.rows, []
+        if rows and self.cache is not None:
+            self.cache.put_rows(rows)
+        held, self.held = self.held, []
+        release = self.release
+        if release is not None:
+            for result in held:
+                release(result)
+
+    async def flush_periodically(self) -> None:
+        """Commit every :data:`FLUSH_SECONDS` until cancelled."""
+        while True:
+            await anyio.sleep(FLUSH_SECONDS)
+            if self.rows or self.held:
+                self.flush()
+
+
+class _InFlight:
+    """One item in flight: its vote keys, votes so far, run outcomes and the open batch."""
+
+    __slots__ = (
+        "batch_end",
+        "counts",
+        "error",
+        "item",
+        "keys",
+        "outcomes",
+        "pending",
+        "settled",
+        "votes",
+    )
+
+    def __init__(
+        self,
+        item: PairwiseItem,
+        keys: dict[tuple[int, Order], str],
+        stored: Mapping[str, CachedVote],
+    ) -> None:
+        self.item = item
+        self.keys = keys
+        self.votes: dict[tuple[int, Order], Vote] = {}
+        for (run, order), key in keys.items():
+            hit = stored.get(key)
+            if hit is not None:
+                choice = parse_choice(hit.reply)
+                self.votes[(run, order)] = Vote(
+                    run=run,
+                    order=order,
+                    choice=choice,
+                    winner=None if choice is None else _WINNER[(order, choice)],
+                    reply=hit.reply,
+                    cached=True,
+                    served_by=hit.served_by,
+                )
+        self.outcomes: list[Winner] = []
+        self.counts = [0, 0, 0]  # candidate, baseline, tie among the outcomes
+        self.batch_end = 0
+        self.pending = 0
+        self.error: Exception | None = None
+        self.settled: tuple[Winner, float, bool] | None = None
+
+
+_Job = tuple[_InFlight, int, Order]
+_OUTCOME_INDEX: dict[Winner, int] = {"candidate": 0, "baseline": 1, "tie": 2}
+
+
+class _Scheduler:
+    """The protocol over many items with one pool of long-lived workers and one call queue.
+
+    Each worker makes one call at a time. It takes the next call from a single queue: the
+    next batch of an item already started comes first, else the first batch of a new item
+    (both orders of its first runs, asked in parallel). The calls on the wire therefore
+    stay at ``concurrency`` with no task, cancel scope or stream per call or per item. When
+    a call sleeps out a ``Retry-After`` or a backoff (its slot released, see
+    :func:`~livingeval._http.on_backoff`), a spare worker takes the freed slot; surplus
+    workers retire after their next call once the sleeper is back.
+
+    Batches are decided only when all their calls are done, so results never depend on the
+    order calls complete in.
+    """
+
+    def __init__(
+        self,
+        judge: PairwiseJudge,
+        active: _Active,
+        source: Iterator[_InFlight],
+        emit: Callable[[PairwiseResult], None],
+    ) -> None:
+        self.judge = judge
+        self.active = active
+        self.source = source
+        self.emit = emit
+        self.jobs: deque[_Job] = deque()
+        self.limit = judge.concurrency
+        self.live = 0
+        self.sleeping = 0
+        self.group: anyio.abc.TaskGroup | None = None
+
+    async def run(self, most_calls: int) -> None:
+        """Work until every item is finished, with up to ``most_calls`` workers."""
+        self.limit = max(1, min(self.judge.concurrency, most_calls))
+        with on_backoff(self._on_backoff):
+            async with anyio.create_task_group() as group:
+                self.group = group
+                for _ in range(self.limit):
+                    self.live += 1
+                    group.start_soon(self._work)
+        self.group = None
+
+    def _on_backoff(self, sleeping: bool) -> None:
+        if not sleeping:
+            self.sleeping -= 1
+            return
+        self.sleeping += 1
+        if self.group is not None and self.live - self.sleeping < self.limit:
+            self.live += 1
+            self.group.start_soon(self._work)
+
+    async def _work(self) -> None:
+        jobs, judge, active = self.jobs, self.judge, self.active
+        try:
+            while True:
+                job = jobs.popleft() if jobs else self._pull()
+                if job is None:
+                    return
+                state, run, order = job
+                if state.error is None:
+                    slot = (run, order)
+                    try:
+                        state.votes[slot] = await judge._ask(
+                            active, state.item, run, order, state.keys[slot]
+                        )
+                    except Exception as exc:  # a failed call is a value, not a crash
+                        if state.error is None:
+                            state.error = exc
+                state.pending -= 1
+                if state.pending == 0:
+                    self._advance(state)
+                if self.live - self.sleeping > self.limit:
+                    return  # a spare whose sleeper is back
+        finally:
+            self.live -= 1
+
+    def _pull(self) -> _Job | None:
+        jobs = self.jobs
+        while not jobs:
+            state = next(self.source, None)
+            if state is None:
+                return None
+            self._advance(state)  # a fully cached item finishes here, with no call
+        return jobs.popleft()
+
+    def _advance(self, state: _InFlight) -> None:
+        """Fold the finished batch in; settle the item or queue its next batch."""
+        judge = self.judge
+        runs, floor, early = judge.runs, judge.min_confidence, judge.early_stopping
+        votes, outcomes, counts = state.votes, state.outcomes, state.counts
+        while state.error is None:
+            for run in range(len(outcomes), state.batch_end):
+                outcome = run_outcome(
+                    votes[(run, "candidate_first")].winner, votes[(run, "baseline_first")].winner
+                )
+                outcomes.append(outcome)
+                counts[_OUTCOME_INDEX[outcome]] += 1
+            done = len(outcomes)
+            if early or done == runs:
+                state.settled = _settle_counts(counts[0], counts[1], counts[2], runs, floor)
+                if state.settled is not None:
+                    break
+            batch = (
+                _launch_counts(counts[0], counts[1], counts[2], runs, floor)
+                if early
+                else runs - done
+            )
+            state.batch_end = done + batch
+            missing: list[_Job] = [
+                (state, run, order)
+                for run in range(done, done + batch)
+                for order in ORDERS
+                if (run, order) not in votes
+            ]
+            if missing:
+                state.pending = len(missing)
+                self.jobs.extendleft(reversed(missing))  # started items first
+                return
+        self.emit(judge._result(self.active, state))
+
+
+def _vote_order(vote: Vote) -> tuple[int, bool]:
+    return vote.run, vote.order != "candidate_first"
 
 
 _ACTIVE: contextvars.ContextVar[Mapping[int, _Active]] = contextvars.ContextVar(
     "livingeval_pairwise_sessions", default=MappingProxyType({})
 )
+
+_READ_CHUNK = 128
+"""Items whose cached votes are read in one query."""
 
 _WINNER: dict[tuple[Order, Choice], Winner] = {
     ("candidate_first", "A"): "candidate",
@@ -514,7 +753,7 @@ class PairwiseJudge:
         runs: Runs per item; each run asks both orders.
         temperature: Sampling temperature of every call.
         min_confidence: Verdicts under this share of agreeing runs are discarded.
-        concurrency: Calls on the wire at once (also items in flight).
+        concurrency: Calls on the wire at once (the number of fan-out workers).
         cache_path: SQLite judgment cache file, or ``None`` for no cache.
         early_stopping: Stop once the remaining runs cannot change the verdict.
         template: The prompt template (its hash goes into cache keys and results).
@@ -559,11 +798,14 @@ class PairwiseJudge:
             cache = None
             if self.cache_path is not None:
                 cache = stack.enter_context(JudgmentCache(self.cache_path))
-            token = _ACTIVE.set({**_ACTIVE.get(), id(self): _Active(self, chat, cache)})
+            active = _Active(self, chat, cache)
+            token = _ACTIVE.set({**_ACTIVE.get(), id(self): active})
             try:
                 yield
             finally:
                 _ACTIVE.reset(token)
+                active.release = None  # the consumer is gone; just commit what was paid for
+                active.flush()
 
     def _warn_self_preference(self) -> None:
         if self.candidate_model is None:
@@ -622,19 +864,8 @@ class PairwiseJudge:
             choice = parse_choice(text)
             if choice is not None:
                 break
-        if active.cache is not None:  # written as soon as it completes
-            active.cache.put(
-                key,
-                CachedVote(
-                    reply=text,
-                    input_tokens=tokens_in,
-                    output_tokens=tokens_out,
-                    cost_usd=cost,
-                    served_by=served_by,
-                ),
-                judge=active.identity,
-                template=active.template_hash,
-            )
+        if active.cache is not None:  # committed with the next batch (see _Active)
+            active.record(key, text, tokens_in, tokens_out, cost, served_by)
         return Vote(
             run=run,
             order=order,
@@ -650,86 +881,40 @@ class PairwiseJudge:
             attempts=attempts,
         )
 
-    async def _ask_into(
-        self,
-        active: _Active,
-        item: PairwiseItem,
-        slot: tuple[int, Order],
-        keys: Mapping[tuple[int, Order], str],
-        votes: dict[tuple[int, Order], Vote],
-        errors: list[Exception],
-    ) -> None:
-        try:
-            votes[slot] = await self._ask(active, item, slot[0], slot[1], keys[slot])
-        except Exception as exc:  # a failed call is a value, not a crash
-            errors.append(exc)
-
-    async def _compare_one(
-        self, active: _Active, item: PairwiseItem, *, parallel: bool = True
-    ) -> PairwiseResult:
-        keys = self._keys(active, item)
-        stored = active.cache.get_many(list(keys.values())) if active.cache is not None else {}
-        votes: dict[tuple[int, Order], Vote] = {}
-        for (run, order), key in keys.items():
-            hit = stored.get(key)
-            if hit is not None:
-                choice = parse_choice(hit.reply)
-                votes[(run, order)] = Vote(
-                    run=run,
-                    order=order,
-                    choice=choice,
-                    winner=None if choice is None else _WINNER[(order, choice)],
-                    reply=hit.reply,
-                    cached=True,
-                    served_by=hit.served_by,
-                )
-        outcomes: list[Winner] = []
-        failure: JudgeFailure | None = None
-        settled: tuple[Winner, float, bool] | None = None
-        while True:
-            done = len(outcomes)
-            if self.early_stopping or done == self.runs:
-                settled = settle(outcomes, runs=self.runs, min_confidence=self.min_confidence)
-                if settled is not None:
-                    break
-            batch = (
-                runs_to_launch(outcomes, runs=self.runs, min_confidence=self.min_confidence)
-                if self.early_stopping
-                else self.runs - done
+    def _prepared(self, active: _Active, items: Sequence[PairwiseItem]) -> Iterator[_InFlight]:
+        """Items ready to ask, their cached votes read with one query per chunk of items."""
+        for start in range(0, len(items), _READ_CHUNK):
+            keyed = [
+                (item, self._keys(active, item)) for item in items[start : start + _READ_CHUNK]
+            ]
+            found = (
+                active.cache.get_many([k for _, keys in keyed for k in keys.values()])
+                if active.cache is not None
+                else {}
             )
-            wanted = [(run, order) for run in range(done, done + batch) for order in ORDERS]
-            missing = [slot for slot in wanted if slot not in votes]
-            errors: list[Exception] = []
-            if len(missing) == 1 or not parallel:
-                # Sequential within the item: cheaper (no task group), and with many items
-                # in flight the concurrency slots stay full anyway.
-                for slot in missing:
-                    await self._ask_into(active, item, slot, keys, votes, errors)
-                    if errors:
-                        break
-            elif missing:
-                async with anyio.create_task_group() as tg:
-                    for slot in missing:
-                        tg.start_soon(self._ask_into, active, item, slot, keys, votes, errors)
-            if errors:
-                failure = failure_from(item.id, errors[0])
-                break
-            for run in range(done, done + batch):
-                outcomes.append(
-                    run_outcome(
-                        votes[(run, "candidate_first")].winner,
-                        votes[(run, "baseline_first")].winner,
-                    )
-                )
-        kept = tuple(sorted(votes.values(), key=lambda v: (v.run, ORDERS.index(v.order))))
-        if failure is not None or settled is None:
+            for item, keys in keyed:
+                yield _InFlight(item, keys, {k: found[k] for k in keys.values() if k in found})
+
+    async def _compare_one(self, active: _Active, item: PairwiseItem) -> PairwiseResult:
+        """Run the protocol on one item (its calls in parallel, a batch at a time)."""
+        results: list[PairwiseResult] = []
+        source = self._prepared(active, [item])
+        await _Scheduler(self, active, source, results.append).run(2 * self.runs)
+        return results[0]
+
+    def _result(self, active: _Active, state: _InFlight) -> PairwiseResult:
+        """The :class:`PairwiseResult` of a finished item."""
+        item, votes, outcomes = state.item, state.votes, state.outcomes
+        kept = sorted(votes.values(), key=_vote_order)
+        settled = state.settled
+        if state.error is not None or settled is None:
             return PairwiseResult(
                 item_id=item.id,
                 verdict="tie",
                 confidence=0.0,
                 discarded=True,
-                votes=kept,
-                failure=failure,
+                votes=tuple(kept),
+                failure=None if state.error is None else failure_from(item.id, state.error),
                 runs=len(outcomes),
                 planned_runs=self.runs,
                 template_hash=active.template_hash,
@@ -737,14 +922,14 @@ class PairwiseJudge:
                 stratum=item.stratum,
             )
         verdict, confidence, discarded = settled
-        used = {(run, order) for run in range(len(outcomes)) for order in ORDERS}
+        used = len(outcomes)
         return PairwiseResult(
             item_id=item.id,
             verdict=verdict,
             confidence=confidence,
             discarded=discarded,
-            votes=tuple(v for v in kept if (v.run, v.order) in used),
-            runs=len(outcomes),
+            votes=tuple(v for v in kept if v.run < used),
+            runs=used,
             planned_runs=self.runs,
             template_hash=active.template_hash,
             judge=active.identity,
@@ -802,10 +987,6 @@ class PairwiseJudge:
                     "fit_to_budget() or raise the budget"
                 )
         total = len(materialised)
-        # Many items: one call at a time per item, with enough items in flight to keep
-        # every slot busy. Few items: an item's calls run in parallel.
-        parallel = total < 2 * self.concurrency
-        workers = max(1, min(total, 2 * self.concurrency))
         send, receive = anyio.create_memory_object_stream[PairwiseResult](
             max_buffer_size=float("inf")
         )
@@ -825,11 +1006,17 @@ class PairwiseJudge:
             async with send, self.session():
                 active = self._active()
                 assert active is not None
-
-                async def one(item: PairwiseItem) -> PairwiseResult:
-                    return await self._compare_one(active, item, parallel=parallel)
-
-                await fan_out(one, materialised, workers=workers, emit=emit)
+                active.release = emit
+                source = self._prepared(active, materialised)
+                scheduler = _Scheduler(self, active, source, active.report)
+                async with anyio.create_task_group() as flushing:
+                    if active.cache is not None:
+                        flushing.start_soon(active.flush_periodically)
+                    try:
+                        await scheduler.run(total * 2 * self.runs)
+                    finally:
+                        active.flush()  # also on cancellation: nothing paid for is lost
+                        flushing.cancel_scope.cancel()
 
         with unwrap_single_group():
             async with anyio.create_task_group() as tg:
@@ -869,17 +1056,37 @@ class PairwiseJudge:
 
         return run_sync(call)
 
+    @contextmanager
+    def stream_sync(
+        self,
+        items: Iterable[PairwiseItem],
+        *,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> Iterator[Iterator[PairwiseResult]]:
+        """Synchronous twin of :meth:`stream`: a blocking iterator of results as they complete.
+
+        Works inside a running loop (e.g. Jupyter). Leaving the block early cancels the
+        calls in flight; votes already made are cached.
+
+        Example:
+            >>> with judge.stream_sync(items) as results:  # doctest: +SKIP
+            ...     for result in results:
+            ...         print(result.item_id, result.verdict)
+        """
+        with stream_sync(lambda: self.stream(items, progress=progress)) as results:
+            yield results
+
     # ------------------------------------------------------------------ Judge protocol
 
     async def compare_one(self, item: PairwiseItem) -> PairwiseResult:
         """Compare one item (inside :meth:`session` when open, else in its own session)."""
         active = self._active()
-        if active is not None:
-            return await self._compare_one(active, item)
-        async with self.session():
-            active = self._active()
-            assert active is not None
-            return await self._compare_one(active, item)
+        if active is None:
+            async with self.session():
+                return await self.compare_one(item)
+        result = await self._compare_one(active, item)
+        active.flush()  # its votes are committed before its verdict is reported
+        return result
 
     async def judge(self, item: JudgeInput) -> Verdict:
         """:class:`~livingeval.protocols.Judge`: judge one item; scores 1/0, 0/1 or 0.5/0.5.
@@ -895,3 +1102,15 @@ class PairwiseJudge:
                 f"{result.failure.error_type}: {result.failure.cause}", trace_id=item.item_id
             )
         return result.to_verdict()
+
+    def compare_one_sync(self, item: PairwiseItem) -> PairwiseResult:
+        """Synchronous twin of :meth:`compare_one` (works inside a running loop)."""
+        return run_sync(self.compare_one, item)
+
+    def judge_sync(self, item: JudgeInput) -> Verdict:
+        """Synchronous twin of :meth:`judge` (works inside a running loop).
+
+        Raises:
+            JudgeError: when the protocol could not finish.
+        """
+        return run_sync(self.judge, item)

@@ -83,6 +83,17 @@ _LEADING = re.compile(
     re.IGNORECASE,
 )
 _JSON_KEYS = ("winner", "verdict", "choice", "better", "answer", "preferred")
+_EXACT: dict[str, Choice] = {
+    "A": "A",
+    "B": "B",
+    "tie": "tie",
+    "Tie": "tie",
+    "TIE": "tie",
+    '{"winner": "A"}': "A",
+    '{"winner": "B"}': "B",
+    '{"winner": "tie"}': "tie",
+}
+"""Replies parsed by a dict lookup (what the default template asks for)."""
 
 
 def _normalise(value: object) -> Choice | None:
@@ -109,6 +120,9 @@ def parse_choice(text: str) -> Choice | None:
         >>> parse_choice("I cannot tell.") is None
         True
     """
+    exact = _EXACT.get(text)
+    if exact is not None:  # the common replies, without any parsing
+        return exact
     stripped = text.strip()
     if not stripped:
         return None

@@ -18,6 +18,7 @@ import anyio
 import attrs
 import orjson
 
+from livingeval._sync import run_sync
 from livingeval.errors import ConfigError, InvalidJudgeReplyError
 from livingeval.judge._cache import (
     CachedVote,
@@ -325,6 +326,18 @@ class RubricJudge:
             )
         assert error is not None
         raise error
+
+    def score_sync(self, prompt: str, answer: str) -> RubricScores:
+        """Synchronous twin of :meth:`score` (works inside a running loop, e.g. Jupyter).
+
+        Raises:
+            InvalidJudgeReplyError: when the reply is still invalid after one re-ask.
+        """
+        return run_sync(self.score, prompt, answer)
+
+    def judge_sync(self, item: JudgeInput) -> Verdict:
+        """Synchronous twin of :meth:`judge` (works inside a running loop, e.g. Jupyter)."""
+        return run_sync(self.judge, item)
 
     async def judge(self, item: JudgeInput) -> Verdict:
         """:class:`~livingeval.protocols.Judge`: score both answers, report per dimension."""

@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 import orjson
 
+from livingeval._sync import run_sync
 from livingeval.errors import ConfigError
 from livingeval.judge._argjudge import ArgumentJudge, resolve_pending
 from livingeval.judge._structured import (
@@ -124,6 +125,10 @@ class StructuredJudge:
         if self.argument_judge is None or not result.needs_judgement:
             return result
         return await resolve_pending(result, self.argument_judge, intent=item.prompt_text)
+
+    def judge_sync(self, item: JudgeInput) -> Verdict:
+        """Synchronous twin of :meth:`judge` (works inside a running loop, e.g. Jupyter)."""
+        return run_sync(self.judge, item)
 
     async def judge(self, item: JudgeInput) -> Verdict:
         """Return the structured verdict on one item (``kind="structured"``)."""
