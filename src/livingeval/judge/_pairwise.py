@@ -96,6 +96,17 @@ class PairwiseItem:
     stratum: str | int | None = None
     """The item's stratum (cluster), for cost per stratum."""
 
+    def __attrs_post_init__(self) -> None:
+        for name in ("id", "prompt", "candidate", "baseline"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise ConfigError(
+                    f"PairwiseItem(id={self.id!r}).{name} must be a string, got "
+                    f"{type(value).__name__} ({value!r:.60}); convert answers to text first "
+                    "(e.g. str(value), or orjson.dumps(value).decode() for JSON)",
+                    field=name,
+                )
+
 
 @attrs.frozen(kw_only=True)
 class Vote:
