@@ -6,7 +6,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import anyio
@@ -25,6 +25,7 @@ __all__ = [
     "HttpEngine",
     "HttpStatistics",
     "JsonReply",
+    "Limiter",
     "RateLimiter",
     "RetryPolicy",
     "classify_status",
@@ -127,6 +128,26 @@ class RetryPolicy:
         # tenacity counts from the first retry; the attempt before it was the plain one.
         exc = state.outcome.exception() if state.outcome is not None else None
         return self.wait_seconds(state.attempt_number + 1, exc)
+
+
+class Limiter(Protocol):
+    """**Protocol:** what :class:`HttpEngine` asks before and tells after each attempt.
+
+    :class:`RateLimiter` is the in-process one; a limiter shared by several processes
+    (``livingeval.distributed``) implements the same three methods remotely.
+    """
+
+    async def acquire(self, tokens: int = 0) -> None:
+        """Wait until one request of ``tokens`` tokens may be sent."""
+        ...
+
+    def on_throttled(self) -> None:
+        """Record an HTTP 429."""
+        ...
+
+    def on_success(self) -> None:
+        """Record a successful reply."""
+        ...
 
 
 class RateLimiter:
@@ -268,7 +289,8 @@ class HttpEngine:
         concurrency: Requests on the wire at once; also the connection pool size.
         timeout: Seconds allowed for one attempt (connect, send, read).
         retry: The retry policy.
-        limiter: A per-provider :class:`RateLimiter`, or ``None``.
+        limiter: A per-provider :class:`RateLimiter` (or any :class:`Limiter`, e.g. one
+            shared by every worker of a cluster), or ``None``.
 
     Example:
         >>> async def main(url: str) -> None:  # doctest: +SKIP
@@ -282,7 +304,7 @@ class HttpEngine:
         concurrency: int = 64,
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(

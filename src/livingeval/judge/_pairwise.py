@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import anyio
 import attrs
@@ -453,12 +453,23 @@ def summarize(results: Iterable[PairwiseResult]) -> PairwiseSummary:
     )
 
 
+class VoteStore(Protocol):
+    """**Protocol:** where votes are cached: a :class:`JudgmentCache`, or a stand-in for one
+    shared by every worker of a cluster (``livingeval.distributed``)."""
+
+    def get_many(self, keys: Sequence[str]) -> Mapping[str, CachedVote]:
+        """The stored votes among ``keys``."""
+        ...
+
+    def put(self, key: str, vote: CachedVote, *, judge: str, template: str) -> None:
+        """Store one vote now."""
+        ...
+
+
 class _Active:
     """The live state of an open :meth:`PairwiseJudge.session`."""
 
-    def __init__(
-        self, judge: PairwiseJudge, chat: ChatSession, cache: JudgmentCache | None
-    ) -> None:
+    def __init__(self, judge: PairwiseJudge, chat: ChatSession, cache: VoteStore | None) -> None:
         self.chat = chat
         self.cache = cache
         self.spent = 0.0
@@ -522,6 +533,8 @@ class PairwiseJudge:
         retry_invalid: Re-ask once when a reply holds no verdict.
         budget_usd: Spend cap; projected before starting, enforced on every call.
         candidate_model: The candidate's model name, to warn about self-preference.
+        cache: An open vote store used instead of opening ``cache_path`` (for example
+            one cache shared by every worker of a Ray cluster); the judge never closes it.
 
     Example:
         >>> from livingeval.judge import OpenAICompatibleJudge
@@ -544,6 +557,7 @@ class PairwiseJudge:
     retry_invalid: bool = attrs.field(default=True, kw_only=True)
     budget_usd: float | None = attrs.field(default=None, kw_only=True)
     candidate_model: str | None = attrs.field(default=None, kw_only=True)
+    cache: VoteStore | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
 
     # ------------------------------------------------------------------ session
 
@@ -556,8 +570,8 @@ class PairwiseJudge:
         self._warn_self_preference()
         async with AsyncExitStack() as stack:
             chat = await stack.enter_async_context(self.model.open(concurrency=self.concurrency))
-            cache = None
-            if self.cache_path is not None:
+            cache = self.cache
+            if cache is None and self.cache_path is not None:
                 cache = stack.enter_context(JudgmentCache(self.cache_path))
             token = _ACTIVE.set({**_ACTIVE.get(), id(self): _Active(self, chat, cache)})
             try:
