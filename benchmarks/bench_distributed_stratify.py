@@ -136,12 +136,15 @@ def _child(mode: str, folder: str) -> None:
 
 
 def _run_child(mode: str, folder: Path) -> dict[str, float]:
-    out = subprocess.run(
+    done = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(folder)],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
-    ).stdout
+    )
+    if done.returncode != 0:
+        sys.exit(f"the {mode} run failed:\n{done.stderr[-3000:]}")
+    out = done.stdout
     figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return figures
 

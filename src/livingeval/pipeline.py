@@ -905,6 +905,9 @@ def run_from_config(
     This is what ``livingeval run CONFIG`` does. Secrets come from the environment
     variables the config names (``judge.api_key_env`` ...), never from the file.
 
+    ``source.path`` may be a directory or a glob of JSONL shards (``traces/*.jsonl.gz``):
+    they are then read shard by shard and never held whole (see docs/scale.md).
+
     Args:
         config: The run configuration (see :func:`livingeval.config.load_config`).
         out_dir: Overrides ``config.out_dir``.
@@ -918,6 +921,7 @@ def run_from_config(
     Raises:
         ConfigError: a required key is missing (named), e.g. ``source.path``.
     """
+    import os
     from contextlib import ExitStack
     from datetime import timedelta
 
@@ -941,8 +945,16 @@ def run_from_config(
         raise ConfigError("set source.path to the trace file", field="source.path")
     now = datetime.fromisoformat(config.now) if config.now else None
     window = timedelta(days=config.window_days) if config.window_days else None
-    source_cls = OtlpJsonTraceSource if config.source_format == "otlp" else JsonlTraceSource
-    source = source_cls(config.source_path, lenient=config.lenient, window=window, now=now)
+    source: TraceSource
+    path = config.source_path
+    if config.source_format != "otlp" and (os.path.isdir(path) or any(c in path for c in "*?[")):
+        # A directory or glob of JSONL shards: read shard by shard, never whole.
+        from livingeval.distributed import ShardedTraceSource
+
+        source = ShardedTraceSource(path, lenient=config.lenient, window=window, now=now)
+    else:
+        source_cls = OtlpJsonTraceSource if config.source_format == "otlp" else JsonlTraceSource
+        source = source_cls(path, lenient=config.lenient, window=window, now=now)
 
     if config.scrub_mode == "none":
         scrubber: Scrubber = no_scrubbing(reason="scrub.mode = 'none' in the run configuration")

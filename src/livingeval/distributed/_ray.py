@@ -145,6 +145,8 @@ class RayExecutor:
                 "configure_logging": False,
             }
             if self.address in (None, "local"):
+                # "local": a new private instance, even when this machine runs a cluster.
+                kwargs["address"] = "local"
                 kwargs["include_dashboard"] = False
                 if self.num_cpus is not None:
                     kwargs["num_cpus"] = self.num_cpus
