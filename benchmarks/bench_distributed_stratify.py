@@ -71,7 +71,11 @@ def _stages(folder: Path) -> dict[str, float]:
     from livingeval.scrub import default_scrubber
     from livingeval.stratify import HDBSCANStratifier
 
-    traces = list(ShardedTraceSource(folder).shard(0))[:5000]
+    t = time.process_time()
+    traces = list(ShardedTraceSource(folder).shard(0))
+    read_s = time.process_time() - t
+    read_n = len(traces)
+    traces = traces[:5000]
     rules = default_scrubber(ner=False)
     rules.scrub(traces[0])
     t = time.process_time()
@@ -87,7 +91,12 @@ def _stages(folder: Path) -> dict[str, float]:
     strata.assign(vectors)
     assign_s = time.process_time() - t
     n = len(traces)
-    return {"scrub (rules)": n / scrub_s, "embed": n / embed_s, "assign": n / assign_s}
+    return {
+        "read": read_n / read_s,
+        "scrub (rules)": n / scrub_s,
+        "embed": n / embed_s,
+        "assign": n / assign_s,
+    }
 
 
 def _child(mode: str, folder: str) -> None:
