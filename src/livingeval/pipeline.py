@@ -31,7 +31,9 @@ from livingeval.embed import TraceView, default_embedder, embed_traces
 from livingeval.errors import ConfigError
 from livingeval.gate import FailureKindGate, default_gate
 from livingeval.judge import StructuredJudge, judge_all
+from livingeval.judge._pairwise import as_pairwise_item
 from livingeval.protocols import (
+    DistributedExecutor,
     Embedder,
     Executor,
     Gate,
@@ -188,7 +190,11 @@ async def evaluate(
     """Run a living evaluation of ``responder`` (the candidate) against production.
 
     Args:
-        source: The production window (already windowed by the source).
+        source: The production window (already windowed by the source). A
+            :class:`~livingeval.distributed.ShardedTraceSource` is never read whole: its
+            shards are read, scrubbed, embedded and assigned by the executor's workers,
+            the strata are fitted on a seeded sample of the window, and the driver keeps
+            only per-cell counts and sampling candidates (see docs/scale.md).
         responder: The candidate model.
         text_judge: Judges free-text answers pairwise (e.g. a
             :class:`~livingeval.judge.PairwiseJudge`); ``None`` only when every sampled
@@ -208,6 +214,9 @@ async def evaluate(
         progress: Show progress bars on stderr.
         executor: Where scrubbing and embedding run, in chunks of ``chunk_size`` traces
             (default: this process; ``livingeval.distributed.RayExecutor`` for a cluster).
+            A :class:`~livingeval.protocols.DistributedExecutor` also runs replay and
+            judge calls on its workers, with the judges' rate limit, budget and cache
+            shared by all of them.
         chunk_size: Traces per chunk handed to the executor.
 
     Returns:
@@ -226,6 +235,139 @@ async def evaluate(
         timings[stage] = round(now - since, 3)
         return now
 
+    executor = executor or InProcessExecutor()
+    scrubber = scrubber if scrubber is not None else default_scrubber()
+    scrub_chunk = _ScrubChunk(scrubber)
+    embedder = embedder if embedder is not None else default_embedder()
+    view = TraceView(config.embed_view)
+    stratifier = stratifier or HDBSCANStratifier(
+        min_cluster_size=config.min_cluster_size, seed=config.seed
+    )
+    t = time.perf_counter()
+    window: _Window
+    if _is_sharded(source):
+        window = _sharded_window(
+            source, executor, scrubber, embedder, stratifier, view, config, chunk_size
+        )
+        t = lap("read+scrub+embed+stratify+sample", t)
+    else:
+        window = _in_memory_window(
+            source, executor, scrub_chunk, embedder, stratifier, view, config, chunk_size, lap
+        )
+        t = time.perf_counter()
+        timings["sample"] = timings.get("sample", 0.0)
+    strata = window.strata
+    chosen = list(window.chosen)
+    adversarial_scrubbed = scrub_chunk(list(adversarial))
+    if adversarial_scrubbed:
+        adv_vectors = embed_traces(embedder, adversarial_scrubbed, view=view)
+        adv_labels = np.asarray(strata.assign(adv_vectors), dtype=np.int64)
+        chosen += [
+            _Sampled(trace=tr, cluster=int(cl), weight=1.0, adversarial=True)
+            for tr, cl in zip(adversarial_scrubbed, adv_labels, strict=True)
+        ]
+    timings["sample"] = round(timings.get("sample", 0.0) + time.perf_counter() - t, 3)
+    t = time.perf_counter()
+
+    structured_judge = structured_judge or StructuredJudge()
+    if isinstance(executor, DistributedExecutor):
+        replayed, inputs, verdicts = _fan_out_on_workers(
+            executor, chosen, responder, structured_judge, text_judge, config
+        )
+        t = lap("replay+judge", t)
+    else:
+        replayed = await replay(
+            responder,
+            [s.trace for s in chosen],
+            concurrency=config.replay_concurrency,
+            progress=StageProgress("replay", enabled=progress),
+        )
+        t = lap("replay", t)
+        inputs = _judge_inputs(chosen, replayed, text_judge)
+        verdicts = {}
+        for path, phase, group in _judge_phases(inputs):
+            judge = structured_judge if path == "structured" else text_judge
+            assert judge is not None  # _judge_inputs checked
+            bar = StageProgress(f"judge:{path[:6]}{'+' if phase else ''}", enabled=progress)
+
+            def report(state: Any, bar: StageProgress = bar) -> None:
+                bar(state.done, state.total)
+
+            results = await judge_all(
+                judge, group, concurrency=config.judge_concurrency, progress=report
+            )
+            for value in results:
+                verdicts[value.item_id] = value
+        t = lap("judge", t)
+
+    items = _items(chosen, replayed, verdicts, inputs)
+    gate_input = _gate_input(items)
+    gate = gate or release_gate(config)
+    decision = gate.decide(gate_input)
+    t = lap("gate", t)
+
+    drift: dict[str, Any] | None = None
+    previous_shares: dict[int, float] = {}
+    if previous is not None:
+        drift, previous_shares = _drift(
+            strata,
+            stratifier,
+            window.vectors,
+            scrub_chunk(list(previous)),
+            embedder,
+            view,
+            config,
+        )
+        t = lap("drift", t)
+    clusters = _clusters(window, items, decision, previous_shares, cluster_namer)
+    lap("report", t)
+
+    statistics = _statistics(items, replayed, verdicts, window.total, timings, started)
+    if judge_label is not None:
+        statistics = {"judge": judge_label, **statistics}
+    return Results(
+        run_id=_run_id(config, [s.trace.id for s in chosen]),
+        created_at=datetime.now(UTC),
+        items=tuple(items),
+        clusters=clusters,
+        decision=decision,
+        statistics=statistics,
+        drift=drift,
+        config=config.to_dict(),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class _Window:
+    """The window as the later stages need it: strata, population and the sample."""
+
+    total: int
+    strata: Any
+    vectors: npt.NDArray[np.float32] = attrs.field(eq=False)
+    """Every trace's vector (sharded: the fit sample's), for drift."""
+    members: Mapping[int, Sequence[Trace]]
+    """Traces per cluster, for names and examples (sharded: the fit sample's)."""
+    populations: Mapping[int, int]
+    chosen: tuple[_Sampled, ...]
+
+
+def _is_sharded(source: object) -> bool:
+    from livingeval.distributed._shards import ShardedTraceSource
+
+    return isinstance(source, ShardedTraceSource)
+
+
+def _in_memory_window(
+    source: TraceSource | Iterable[Trace],
+    executor: Executor,
+    scrub_chunk: _ScrubChunk,
+    embedder: Embedder,
+    stratifier: Stratifier,
+    view: TraceView,
+    config: EvalConfig,
+    chunk_size: int,
+    lap: Callable[[str, float], float],
+) -> _Window:
     t = time.perf_counter()
     traces = list(source)
     if not traces:
@@ -235,28 +377,17 @@ async def evaluate(
             field="source",
         )
     t = lap("read", t)
-
-    executor = executor or InProcessExecutor()
-    scrubber = scrubber if scrubber is not None else default_scrubber()
-    scrub_chunk = _ScrubChunk(scrubber)
-    scrubbed = [t for part in executor.map(scrub_chunk, _chunks(traces, chunk_size)) for t in part]
-    adversarial_scrubbed = scrub_chunk(list(adversarial))
+    scrubbed = [
+        tr for part in executor.map(scrub_chunk, _chunks(traces, chunk_size)) for tr in part
+    ]
     t = lap("scrub", t)
-
-    embedder = embedder if embedder is not None else default_embedder()
-    view = TraceView(config.embed_view)
     vectors = np.concatenate(
         executor.map(_EmbedChunk(embedder, view), _chunks(scrubbed, chunk_size)), axis=0
     ).astype(np.float32, copy=False)
     t = lap("embed", t)
-
-    stratifier = stratifier or HDBSCANStratifier(
-        min_cluster_size=config.min_cluster_size, seed=config.seed
-    )
     strata = stratifier.fit(vectors)
     labels = np.asarray(strata.labels, dtype=np.int64)
     t = lap("stratify", t)
-
     cap_key = config.cap_key
     groups = (
         [str(tr.metadata.get(cap_key, "")) for tr in scrubbed]
@@ -273,29 +404,75 @@ async def evaluate(
         max_group_share=config.cap_share if config.cap_share is not None else 1.0,
         seed=config.seed,
     )
-    by_id = {tr.id: tr for tr in scrubbed}
-    chosen: list[_Sampled] = [
-        _Sampled(trace=by_id[tid], cluster=int(cl), weight=float(w), adversarial=False)
-        for tid, cl, w in zip(sample.trace_ids, sample.strata, sample.weights, strict=True)
-    ]
-    if adversarial_scrubbed:
-        adv_vectors = embed_traces(embedder, adversarial_scrubbed, view=view)
-        adv_labels = np.asarray(strata.assign(adv_vectors), dtype=np.int64)
-        chosen += [
-            _Sampled(trace=tr, cluster=int(cl), weight=1.0, adversarial=True)
-            for tr, cl in zip(adversarial_scrubbed, adv_labels, strict=True)
-        ]
-    t = lap("sample", t)
-
-    replayed = await replay(
-        responder,
-        [s.trace for s in chosen],
-        concurrency=config.replay_concurrency,
-        progress=StageProgress("replay", enabled=progress),
+    chosen = tuple(
+        _Sampled(trace=scrubbed[int(i)], cluster=int(cl), weight=float(w), adversarial=False)
+        for i, cl, w in zip(sample.indices, sample.strata, sample.weights, strict=True)
     )
-    t = lap("replay", t)
+    members = {
+        int(c): [scrubbed[int(i)] for i in np.flatnonzero(labels == c)]
+        for c in sorted(set(labels.tolist()))
+    }
+    lap("sample", t)
+    return _Window(
+        total=len(traces),
+        strata=strata,
+        vectors=vectors,
+        members=members,
+        populations={c: len(m) for c, m in members.items()},
+        chosen=chosen,
+    )
 
-    structured_judge = structured_judge or StructuredJudge()
+
+def _sharded_window(
+    source: Any,
+    executor: Executor,
+    scrubber: Scrubber,
+    embedder: Embedder,
+    stratifier: Stratifier,
+    view: TraceView,
+    config: EvalConfig,
+    chunk_size: int,
+) -> _Window:
+    from livingeval.distributed._shards import sample_window
+
+    window = sample_window(
+        source,
+        executor=executor,
+        scrubber=scrubber,
+        embedder=embedder,
+        stratifier=stratifier,
+        view=view,
+        size=config.sample_size,
+        seed=config.seed,
+        noise_weight=config.noise_weight,
+        min_per_stratum=config.min_per_cluster,
+        cap_key=config.cap_key,
+        max_group_share=config.cap_share,
+        chunk_size=chunk_size,
+    )
+    fit_labels = np.asarray(window.strata.labels, dtype=np.int64)
+    members: dict[int, list[Trace]] = {c: [] for c in sorted(window.populations)}
+    for trace, label in zip(window.fit_traces, fit_labels.tolist(), strict=True):
+        members.setdefault(int(label), []).append(trace)
+    sample = window.sample
+    return _Window(
+        total=window.total,
+        strata=window.strata,
+        vectors=window.fit_vectors,
+        members=members,
+        populations=window.populations,
+        chosen=tuple(
+            _Sampled(trace=tr, cluster=int(cl), weight=float(w), adversarial=False)
+            for tr, cl, w in zip(window.sampled, sample.strata, sample.weights, strict=True)
+        ),
+    )
+
+
+def _judge_inputs(
+    chosen: Sequence[_Sampled],
+    replayed: Sequence[Candidate | ReplayFailure],
+    text_judge: Judge | None,
+) -> dict[str, list[JudgeInput]]:
     inputs: dict[str, list[JudgeInput]] = {"structured": [], "pairwise": []}
     for s, result in zip(chosen, replayed, strict=True):
         if isinstance(result, Candidate):
@@ -316,57 +493,121 @@ async def evaluate(
             "was given; pass e.g. text_judge=PairwiseJudge(OpenAICompatibleJudge(...))",
             field="text_judge",
         )
+    return inputs
+
+
+def _judge_phases(
+    inputs: Mapping[str, Sequence[JudgeInput]],
+) -> list[tuple[str, int, list[JudgeInput]]]:
+    """The judge calls in order: structured items; free-text items whose comparison comes
+    first; then the repeats of a comparison already made.
+
+    Repeats (the same prompt and answers, frequent in production) go last, so they find
+    the first one's votes in the judgment cache whatever the concurrency or executor: a
+    run pays for a comparison once and gives the same verdicts wherever it runs.
+    """
+    phases: list[tuple[str, int, list[JudgeInput]]] = []
+    if inputs["structured"]:
+        phases.append(("structured", 0, list(inputs["structured"])))
+    first: list[JudgeInput] = []
+    repeats: list[JudgeInput] = []
+    seen: set[tuple[str, str, str]] = set()
+    for item in inputs["pairwise"]:
+        pair = as_pairwise_item(item)
+        key = (pair.prompt, pair.candidate, pair.baseline)
+        (repeats if key in seen else first).append(item)
+        seen.add(key)
+    phases += [("pairwise", phase, group) for phase, group in ((0, first), (1, repeats)) if group]
+    return phases
+
+
+def _split(items: Sequence[Any], parts: int) -> list[Sequence[Any]]:
+    """``items`` in at most ``parts`` contiguous chunks of near-equal size."""
+    parts = max(1, min(parts, len(items)))
+    size = math.ceil(len(items) / parts) if items else 1
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@attrs.frozen
+class _ReplayChunk:
+    """A picklable function object: replay a chunk of traces (in a worker's own loop)."""
+
+    responder: Responder
+    concurrency: int
+
+    def __call__(self, traces: Sequence[Trace]) -> list[Candidate | ReplayFailure]:
+        import anyio
+
+        async def run() -> list[Candidate | ReplayFailure]:
+            return await replay(self.responder, traces, concurrency=self.concurrency)
+
+        return anyio.run(run)
+
+
+@attrs.frozen
+class _JudgeChunk:
+    """A picklable function object: judge a chunk of items (in a worker's own loop)."""
+
+    judge: Judge
+    concurrency: int
+
+    def __call__(self, items: Sequence[JudgeInput]) -> list[Verdict | JudgeFailure]:
+        import anyio
+
+        async def run() -> list[Verdict | JudgeFailure]:
+            return await judge_all(self.judge, items, concurrency=self.concurrency)
+
+        return anyio.run(run)
+
+
+def _fan_out_on_workers(
+    executor: DistributedExecutor,
+    chosen: Sequence[_Sampled],
+    responder: Responder,
+    structured_judge: Judge,
+    text_judge: Judge | None,
+    config: EvalConfig,
+) -> tuple[
+    list[Candidate | ReplayFailure],
+    dict[str, list[JudgeInput]],
+    dict[str, Verdict | JudgeFailure],
+]:
+    """Replay and judge calls fanned out from the workers, one chunk of the sample each.
+
+    The judges are shared (:meth:`DistributedExecutor.share`): one rate limit, budget and
+    judgment cache for every worker, so a task rerun after a worker died pays only for the
+    calls that were in flight.
+    """
+    from contextlib import ExitStack
+
+    parts = executor.parallelism
+    with executor.share(responder) as shared_responder:
+        replayed = [
+            r
+            for part in executor.map(
+                _ReplayChunk(shared_responder, config.replay_concurrency),
+                _split([s.trace for s in chosen], parts),
+            )
+            for r in part
+        ]
+    inputs = _judge_inputs(chosen, replayed, text_judge)
     verdicts: dict[str, Verdict | JudgeFailure] = {}
-    for path, judge in (("structured", structured_judge), ("pairwise", text_judge)):
-        if not inputs[path] or judge is None:
-            continue
-        bar = StageProgress(f"judge:{path[:6]}", enabled=progress)
-
-        def report(state: Any, bar: StageProgress = bar) -> None:
-            bar(state.done, state.total)
-
-        results = await judge_all(
-            judge, inputs[path], concurrency=config.judge_concurrency, progress=report
-        )
-        for value in results:
-            verdicts[value.item_id] = value
-    t = lap("judge", t)
-
-    items = _items(chosen, replayed, verdicts, inputs)
-    gate_input = _gate_input(items)
-    gate = gate or release_gate(config)
-    decision = gate.decide(gate_input)
-    t = lap("gate", t)
-
-    drift: dict[str, Any] | None = None
-    previous_shares: dict[int, float] = {}
-    if previous is not None:
-        drift, previous_shares = _drift(
-            strata,
-            stratifier,
-            vectors,
-            scrub_chunk(list(previous)),
-            embedder,
-            view,
-            config,
-        )
-        t = lap("drift", t)
-    clusters = _clusters(scrubbed, labels, items, decision, previous_shares, cluster_namer)
-    lap("report", t)
-
-    statistics = _statistics(items, replayed, verdicts, len(traces), timings, started)
-    if judge_label is not None:
-        statistics = {"judge": judge_label, **statistics}
-    return Results(
-        run_id=_run_id(config, [s.trace.id for s in chosen]),
-        created_at=datetime.now(UTC),
-        items=tuple(items),
-        clusters=clusters,
-        decision=decision,
-        statistics=statistics,
-        drift=drift,
-        config=config.to_dict(),
-    )
+    phases = _judge_phases(inputs)
+    if not phases:
+        return replayed, inputs, verdicts
+    with ExitStack() as stack:
+        judges: dict[str, Judge] = {
+            "structured": stack.enter_context(executor.share(structured_judge))
+        }
+        if text_judge is not None and inputs["pairwise"]:
+            judges["pairwise"] = stack.enter_context(executor.share(text_judge))
+        for path, _, group in phases:
+            for part in executor.map(
+                _JudgeChunk(judges[path], config.judge_concurrency), _split(group, parts)
+            ):
+                for value in part:
+                    verdicts[value.item_id] = value
+    return replayed, inputs, verdicts
 
 
 def release_gate(config: EvalConfig | None = None) -> Gate:
@@ -489,18 +730,18 @@ def _top_terms(texts: Sequence[str], k: int = 3) -> str:
 
 
 def _clusters(
-    traces: Sequence[Trace],
-    labels: npt.NDArray[np.int64],
+    window: _Window,
     items: Sequence[ItemResult],
     decision: GateDecision,
     previous_shares: Mapping[int, float],
     namer: Callable[[Sequence[Trace]], str] | None,
 ) -> tuple[ClusterSummary, ...]:
-    total = len(traces)
+    total = window.total
     metrics = _cluster_metrics(decision)
     summaries = []
-    for cluster in sorted(set(labels.tolist())):
-        members = [traces[int(i)] for i in np.flatnonzero(labels == cluster)]
+    for cluster in sorted(window.populations):
+        members = window.members.get(cluster, ())
+        population = window.populations[cluster]
         judged = [i for i in items if i.cluster == cluster and i.judged and not i.adversarial]
         weights = np.array([i.weight for i in judged])
         cand = np.array([i.candidate_score or 0.0 for i in judged])
@@ -520,13 +761,16 @@ def _clusters(
             else (None, None)
         )
         failure_counts = Counter(k for i in judged for k in set(i.failure_kinds))
-        name = namer(members) if namer else _top_terms([m.last_user_text for m in members[:400]])
+        if namer is not None and members:
+            name = namer(members)
+        else:
+            name = _top_terms([m.last_user_text for m in members[:400]])
         summaries.append(
             ClusterSummary(
                 cluster=cluster,
                 name=name,
-                population=len(members),
-                share=len(members) / total,
+                population=population,
+                share=population / total,
                 sampled=len(judged),
                 candidate_mean=cm,
                 baseline_mean=bm,
@@ -662,6 +906,9 @@ def run_from_config(
     This is what ``livingeval run CONFIG`` does. Secrets come from the environment
     variables the config names (``judge.api_key_env`` ...), never from the file.
 
+    ``source.path`` may be a directory or a glob of JSONL shards (``traces/*.jsonl.gz``):
+    they are then read shard by shard and never held whole (see docs/scale.md).
+
     Args:
         config: The run configuration (see :func:`livingeval.config.load_config`).
         out_dir: Overrides ``config.out_dir``.
@@ -675,6 +922,7 @@ def run_from_config(
     Raises:
         ConfigError: a required key is missing (named), e.g. ``source.path``.
     """
+    import os
     from contextlib import ExitStack
     from datetime import timedelta
 
@@ -698,8 +946,16 @@ def run_from_config(
         raise ConfigError("set source.path to the trace file", field="source.path")
     now = datetime.fromisoformat(config.now) if config.now else None
     window = timedelta(days=config.window_days) if config.window_days else None
-    source_cls = OtlpJsonTraceSource if config.source_format == "otlp" else JsonlTraceSource
-    source = source_cls(config.source_path, lenient=config.lenient, window=window, now=now)
+    source: TraceSource
+    path = config.source_path
+    if config.source_format != "otlp" and (os.path.isdir(path) or any(c in path for c in "*?[")):
+        # A directory or glob of JSONL shards: read shard by shard, never whole.
+        from livingeval.distributed import ShardedTraceSource
+
+        source = ShardedTraceSource(path, lenient=config.lenient, window=window, now=now)
+    else:
+        source_cls = OtlpJsonTraceSource if config.source_format == "otlp" else JsonlTraceSource
+        source = source_cls(path, lenient=config.lenient, window=window, now=now)
 
     if config.scrub_mode == "none":
         scrubber: Scrubber = no_scrubbing(reason="scrub.mode = 'none' in the run configuration")

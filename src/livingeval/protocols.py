@@ -17,6 +17,7 @@ become new record fields, never new parameters. ``livingeval.testing`` has a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -33,6 +34,7 @@ from livingeval.records import (
 )
 
 __all__ = [
+    "DistributedExecutor",
     "Embedder",
     "Executor",
     "Gate",
@@ -182,4 +184,24 @@ class Executor(Protocol):
 
     def map(self, fn: Callable[[_In], _Out], chunks: Sequence[_In]) -> list[_Out]:
         """Return ``[fn(chunk) for chunk in chunks]``, possibly computed elsewhere."""
+        ...
+
+
+@runtime_checkable
+class DistributedExecutor(Executor, Protocol):
+    """**Protocol:** an executor whose workers are other processes or machines.
+
+    With one, the pipeline also fans replay and judge calls out to the workers (chunks of
+    the sample). ``share(component)`` yields a stand-in whose state must be one for all
+    workers: a judge's rate limit, budget and judgment cache. ``parallelism`` is how many
+    chunks run at once. ``livingeval.distributed.RayExecutor`` is one.
+    """
+
+    @property
+    def parallelism(self) -> int:
+        """How many chunks run at once."""
+        ...
+
+    def share(self, component: _In) -> AbstractContextManager[_In]:
+        """A stand-in for ``component`` whose limits and cache are shared by all workers."""
         ...

@@ -13,11 +13,17 @@ import pytest
 from livingeval import Trace
 from livingeval._json import dumps, trace_to_obj
 from livingeval.demo import generate_window
-from livingeval.distributed import RayExecutor, ShardedTraceSource, stratify_shards
+from livingeval.distributed import (
+    RayExecutor,
+    ShardedTraceSource,
+    sample_window,
+    stratify_shards,
+)
+from livingeval.embed import TraceView, default_embedder, embed_traces
 from livingeval.errors import ConfigError, LivingEvalWarning
 from livingeval.pipeline import InProcessExecutor
 from livingeval.scrub import no_scrubbing
-from livingeval.stratify import HDBSCANStratifier
+from livingeval.stratify import HDBSCANStratifier, stratified_sample
 
 TRACES = generate_window(240, seed=11).traces
 with warnings.catch_warnings():  # the announced "scrubbing is off" warning, on purpose
@@ -55,7 +61,8 @@ def test_a_directory_of_shards_streams_every_trace(tmp_path: Path) -> None:
 
 
 def test_the_fit_sample_and_labels_do_not_depend_on_the_sharding(tmp_path: Path) -> None:
-    stratifier = HDBSCANStratifier(min_cluster_size=5, seed=0)
+    # PCA reduction: the property is the stratifier's inputs, and UMAP's JIT costs a minute.
+    stratifier = HDBSCANStratifier(reduction="pca", min_cluster_size=5, seed=0)
     results = []
     for shards in (3, 5):
         source = ShardedTraceSource(_write(tmp_path / f"s{shards}", TRACES, shards))
@@ -98,3 +105,48 @@ def test_shards_assigned_on_ray_equal_in_process(ray_address: str, tmp_path: Pat
     assert local.fit_ids == on_ray.fit_ids
     assert all(np.array_equal(a, b) for a, b in zip(local.labels, on_ray.labels, strict=True))
     assert local.counts() == on_ray.counts()
+
+
+def test_the_sharded_sample_is_the_one_the_whole_window_gives(tmp_path: Path) -> None:
+    source = ShardedTraceSource(_write(tmp_path / "s", TRACES, 3))
+    embedder = default_embedder()
+    view = TraceView.LAST_USER_TURN
+    window = sample_window(
+        source,
+        executor=InProcessExecutor(),
+        scrubber=FAST,
+        embedder=embedder,
+        stratifier=HDBSCANStratifier(reduction="pca", min_cluster_size=5, seed=0),
+        view=view,
+        size=60,
+        seed=3,
+        noise_weight=0.2,
+        min_per_stratum=2,
+        cap_key="tenant",
+        max_group_share=0.25,
+        fit_size=150,
+        chunk_size=50,  # the 80-trace shards are embedded in two batches
+    )
+    # The whole window, in shard order, with every trace assigned to the same strata.
+    everything = [FAST.scrub(t) for t in source]
+    labels = window.strata.assign(embed_traces(embedder, everything, view=view))
+    tenants = [str(t.metadata.get("tenant", "")) for t in everything]
+    assert len(set(tenants)) > 1  # the group cap is exercised
+    whole = stratified_sample(
+        [t.id for t in everything],
+        labels,
+        size=60,
+        seed=3,
+        noise_weight=0.2,
+        min_per_stratum=2,
+        groups=tenants,
+        max_group_share=0.25,
+    )
+    assert window.total == len(everything) == len(TRACES)
+    assert window.sample.trace_ids == whole.trace_ids
+    assert np.array_equal(window.sample.weights, whole.weights)
+    assert window.sample.allocation == whole.allocation
+    assert [t.id for t in window.sampled] == list(whole.trace_ids)
+    assert window.sampled[0] == next(t for t in everything if t.id == whole.trace_ids[0])
+    assert sum(window.populations.values()) == len(TRACES)
+    assert len(window.fit_traces) == 150

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import anyio
@@ -30,6 +30,7 @@ __all__ = [
     "JSON_HEADERS",
     "HttpStatistics",
     "JsonReply",
+    "Limiter",
     "RateLimiter",
     "RetryPolicy",
     "classify_status",
@@ -198,6 +199,26 @@ class RetryPolicy:
         return self.wait_seconds(state.attempt_number + 1, exc)
 
 
+class Limiter(Protocol):
+    """**Protocol:** what :class:`HttpEngine` asks before and tells after each attempt.
+
+    :class:`RateLimiter` is the in-process one; a limiter shared by several processes
+    (``livingeval.distributed``) implements the same three methods remotely.
+    """
+
+    async def acquire(self, tokens: int = 0) -> None:
+        """Wait until one request of ``tokens`` tokens may be sent."""
+        ...
+
+    def on_throttled(self) -> None:
+        """Record an HTTP 429."""
+        ...
+
+    def on_success(self) -> None:
+        """Record a successful reply."""
+        ...
+
+
 class RateLimiter:
     """A per-provider limit on requests and tokens per minute, adaptive on 429.
 
@@ -337,7 +358,8 @@ class HttpEngine:
         concurrency: Requests on the wire at once; also the connection pool size.
         timeout: Seconds allowed for one attempt (connect, send, read).
         retry: The retry policy.
-        limiter: A per-provider :class:`RateLimiter`, or ``None``.
+        limiter: A per-provider :class:`RateLimiter` (or any :class:`Limiter`, e.g. one
+            shared by every worker of a cluster), or ``None``.
 
     Example:
         >>> async def main(url: str) -> None:  # doctest: +SKIP
@@ -351,7 +373,7 @@ class HttpEngine:
         concurrency: int = 64,
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from collections.abc import Callable
 
 __all__ = ["OFFLINE_JUDGE_LABEL", "offline_judge_rule", "substance"]
@@ -43,24 +42,20 @@ def offline_judge_rule(
 
     Args:
         seed: Seed of the judge's noise.
-        noise: Probability that a vote answers ``A`` (the first shown) whatever the answers,
-            the position bias real judges show.
+        noise: Share of prompts (each order of each comparison, drawn from the prompt's
+            hash) answered ``A`` (the first shown) whatever the answers: the position bias
+            real judges show, reproducible whatever order requests arrive in.
         tie_margin: Substance differences below this are a tie.
     """
-    asked: dict[str, int] = {}
-    lock = threading.Lock()
 
     def rule(text: str) -> str:
         a = _ANSWER["A"].search(text)
         b = _ANSWER["B"].search(text)
         if a is None or b is None:
             return "I can only compare two answers."
-        # The k-th time the same prompt is asked gets the same draw in every run, whatever
-        # order requests arrive in, so runs are reproducible across executors.
-        with lock:
-            k = asked.get(text, 0)
-            asked[text] = k + 1
-        digest = hashlib.blake2b(f"{k}:{text}".encode(), key=str(seed).encode(), digest_size=8)
+        # The draw is a function of the seed and the prompt alone: the same in every run,
+        # whatever order requests arrive in and whichever process sends them.
+        digest = hashlib.blake2b(text.encode(), key=str(seed).encode(), digest_size=8)
         biased = int.from_bytes(digest.digest(), "big") / 2**64 < noise
         if biased:
             return "A"

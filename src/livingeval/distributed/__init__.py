@@ -9,9 +9,24 @@ it, and only using a Ray-backed name needs it.
 from __future__ import annotations
 
 from livingeval._public import publish
+from livingeval.distributed._limits import PermitBook
 from livingeval.distributed._ray import RayExecutor
-from livingeval.distributed._shards import ShardedStrata, ShardedTraceSource, stratify_shards
+from livingeval.distributed._shards import (
+    ShardedStrata,
+    ShardedTraceSource,
+    ShardedWindow,
+    sample_window,
+    stratify_shards,
+)
 
-__all__ = ["RayExecutor", "ShardedStrata", "ShardedTraceSource", "stratify_shards"]
+__all__ = [
+    "PermitBook",
+    "RayExecutor",
+    "ShardedStrata",
+    "ShardedTraceSource",
+    "ShardedWindow",
+    "sample_window",
+    "stratify_shards",
+]
 
 publish(globals(), __all__)

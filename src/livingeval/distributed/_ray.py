@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -144,6 +145,8 @@ class RayExecutor:
                 "configure_logging": False,
             }
             if self.address in (None, "local"):
+                # "local": a new private instance, even when this machine runs a cluster.
+                kwargs["address"] = "local"
                 kwargs["include_dashboard"] = False
                 if self.num_cpus is not None:
                     kwargs["num_cpus"] = self.num_cpus
@@ -151,6 +154,31 @@ class RayExecutor:
                 kwargs["address"] = self.address
             ray.init(**kwargs)
         return ray
+
+    @property
+    def parallelism(self) -> int:
+        """CPUs of the cluster (connects first): how many chunks run at once."""
+        cpus = self.connect().cluster_resources().get("CPU", 1)
+        return max(1, int(cpus))
+
+    @contextmanager
+    def share(self, component: _In) -> Iterator[_In]:
+        """A stand-in for ``component`` with one rate limit, budget and cache for all workers.
+
+        For a :class:`~livingeval.judge.PairwiseJudge` this starts one actor on the
+        driver's node that hands out the provider's request permits (every worker's HTTP
+        engine asks it before each attempt), keeps the spend against ``budget_usd`` and
+        fronts the ``cache_path`` SQLite file; the yielded judge uses it. Other components
+        come back unchanged. The actor stops when the block ends.
+
+        Example:
+            >>> with executor.share(judge) as shared:  # doctest: +SKIP
+            ...     executor.map(JudgeChunk(shared), chunks)
+        """
+        from livingeval.distributed._limits import share_component
+
+        with share_component(self.connect(), component) as shared:
+            yield shared
 
     def map(self, fn: Callable[[_In], _Out], chunks: Sequence[_In]) -> list[_Out]:
         """Return ``[fn(chunk) for chunk in chunks]``, each chunk computed as a Ray task.

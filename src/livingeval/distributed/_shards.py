@@ -11,7 +11,9 @@ import glob
 import hashlib
 import heapq
 import os
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,8 @@ from livingeval.protocols import Embedder, Executor, Scrubber, Strata, Stratifie
 from livingeval.records import Trace
 from livingeval.scrub import default_scrubber, require_scrubbed
 from livingeval.sources import JsonlTraceSource
-from livingeval.stratify import HDBSCANStratifier
+from livingeval.stratify import HDBSCANStratifier, Sample, stratified_sample
+from livingeval.stratify._sampling import _hash_keys
 
 __all__ = ["ShardedStrata", "ShardedTraceSource", "stratify_shards"]
 
@@ -56,6 +59,9 @@ class ShardedTraceSource:
         paths: A directory (its ``*.jsonl`` / ``*.jsonl.gz`` files), a glob pattern
             (``"traces/2026-11-*.jsonl.gz"``) or an explicit list of files.
         lenient: Skip bad lines instead of raising (per shard, see ``JsonlTraceSource``).
+        window: Keep only traces at most this old, relative to ``now``.
+        now: The reference time for ``window`` (default: the time this source was made,
+            so every worker filters alike).
 
     Raises:
         ConfigError: no shard matches ``paths``.
@@ -78,10 +84,14 @@ class ShardedTraceSource:
         paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         *,
         lenient: bool = False,
+        window: timedelta | None = None,
+        now: datetime | None = None,
     ) -> None:
         self.shards: tuple[Path, ...] = _resolve(paths)
         """The shard files, sorted."""
         self.lenient = lenient
+        self.window = window
+        self.now = now if now is not None or window is None else datetime.now(UTC)
         if not self.shards:
             raise ConfigError(
                 f"no trace shards found at paths={os.fspath(paths) if isinstance(paths, str | os.PathLike) else list(paths)!r}; "
@@ -91,7 +101,7 @@ class ShardedTraceSource:
 
     def shard(self, index: int) -> JsonlTraceSource:
         """The source of shard ``index`` alone."""
-        return JsonlTraceSource(self.shards[index], lenient=self.lenient)
+        return _open(str(self.shards[index]), self.lenient, self.window, self.now)
 
     def __len__(self) -> int:
         return len(self.shards)
@@ -102,6 +112,12 @@ class ShardedTraceSource:
 
     def __repr__(self) -> str:
         return f"ShardedTraceSource({len(self.shards)} shards, first={str(self.shards[0])!r})"
+
+
+def _open(
+    path: str, lenient: bool, window: timedelta | None = None, now: datetime | None = None
+) -> JsonlTraceSource:
+    return JsonlTraceSource(path, lenient=lenient, window=window, now=now)
 
 
 def _key(seed: int, trace_id: str) -> int:
@@ -116,11 +132,13 @@ class _SampleShard:
     size: int
     seed: int
     lenient: bool
+    window: timedelta | None = None
+    now: datetime | None = None
 
     def __call__(self, path: str) -> tuple[int, list[tuple[int, Trace]]]:
         heap: list[tuple[int, str, Trace]] = []  # max-heap on key via negation
         count = 0
-        for trace in JsonlTraceSource(path, lenient=self.lenient):
+        for trace in _open(path, self.lenient, self.window, self.now):
             count += 1
             item = (-_key(self.seed, trace.id), trace.id, trace)
             if len(heap) < self.size:
@@ -140,6 +158,8 @@ class _AssignShard:
     strata: Any
     lenient: bool
     batch: int = 4096
+    window: timedelta | None = None
+    now: datetime | None = None
 
     def __call__(self, path: str) -> npt.NDArray[np.int32]:
         parts: list[npt.NDArray[np.int32]] = []
@@ -150,7 +170,7 @@ class _AssignShard:
             parts.append(np.asarray(self.strata.assign(vectors), dtype=np.int32))
             batch.clear()
 
-        for trace in JsonlTraceSource(path, lenient=self.lenient):
+        for trace in _open(path, self.lenient, self.window, self.now):
             scrubbed = self.scrubber.scrub(trace)
             require_scrubbed(scrubbed)
             batch.append(scrubbed)
@@ -237,7 +257,9 @@ def stratify_shards(
     view = TraceView(view)
     paths = [str(p) for p in source.shards]
 
-    sampled = executor.map(_SampleShard(fit_size, seed, source.lenient), paths)
+    sampled = executor.map(
+        _SampleShard(fit_size, seed, source.lenient, source.window, source.now), paths
+    )
     chosen = heapq.nsmallest(
         fit_size, (kt for _, part in sampled for kt in part), key=lambda kt: (kt[0], kt[1].id)
     )
@@ -246,10 +268,281 @@ def stratify_shards(
     fit_vectors = embed_traces(embedder, fit_traces, view=view)
     strata = stratifier.fit(fit_vectors)
 
-    labels = executor.map(_AssignShard(scrubber, embedder, view, strata, source.lenient), paths)
+    labels = executor.map(
+        _AssignShard(
+            scrubber, embedder, view, strata, source.lenient, window=source.window, now=source.now
+        ),
+        paths,
+    )
     return ShardedStrata(
         strata=strata,
         shards=source.shards,
         labels=tuple(labels),
         fit_ids=tuple(t.id for t in fit_traces),
+    )
+
+
+# ---------------------------------------------------------------------- the pipeline's window
+
+
+@attrs.frozen
+class _Candidate:
+    """A trace that may be sampled: the smallest hash keys of its (stratum, group) cell."""
+
+    key: int
+    shard: int
+    row: int
+    trace_id: str
+    label: int
+    group: str
+
+
+@attrs.frozen
+class _ShardSummary:
+    """What one shard sends back: cell populations and each cell's sampling candidates."""
+
+    cells: dict[tuple[int, str], int]
+    candidates: list[_Candidate]
+
+
+@attrs.frozen
+class _SummariseShard:
+    """Worker side: read, scrub, embed and assign one shard; keep counts and candidates.
+
+    Per (stratum, group) cell only the ``size`` traces with the smallest sampling keys can
+    be drawn (a sample never takes more than ``size`` from one cell), so that is all a
+    worker returns: the driver's memory does not grow with the shard.
+    """
+
+    scrubber: Scrubber
+    embedder: Embedder
+    view: TraceView
+    strata: Any
+    size: int
+    seed: int
+    cap_key: str | None
+    lenient: bool
+    window: timedelta | None
+    now: datetime | None
+    batch: int = 2048
+
+    def __call__(self, job: tuple[int, str]) -> _ShardSummary:
+        shard, path = job
+        cells: dict[tuple[int, str], int] = defaultdict(int)
+        heaps: dict[tuple[int, str], list[tuple[int, int, str]]] = defaultdict(list)
+        batch: list[Trace] = []
+        start = 0
+
+        def flush() -> None:
+            vectors = embed_traces(self.embedder, batch, view=self.view)
+            labels = np.asarray(self.strata.assign(vectors), dtype=np.int64).tolist()
+            keys = _hash_keys([t.id for t in batch], self.seed).tolist()
+            for offset, (trace, label, key) in enumerate(zip(batch, labels, keys, strict=True)):
+                group = "" if self.cap_key is None else str(trace.metadata.get(self.cap_key, ""))
+                cell = (int(label), group)
+                cells[cell] += 1
+                heap = heaps[cell]
+                item = (-int(key), -(start + offset), trace.id)  # max-heap: drop the largest
+                if len(heap) < self.size:
+                    heapq.heappush(heap, item)
+                elif item > heap[0]:
+                    heapq.heapreplace(heap, item)
+            batch.clear()
+
+        for trace in _open(path, self.lenient, self.window, self.now):
+            scrubbed = self.scrubber.scrub(trace)
+            require_scrubbed(scrubbed)
+            batch.append(scrubbed)
+            if len(batch) >= self.batch:
+                flush()
+                start += self.batch
+        if batch:
+            flush()
+        candidates = [
+            _Candidate(key=-k, shard=shard, row=-r, trace_id=tid, label=cell[0], group=cell[1])
+            for cell, heap in heaps.items()
+            for k, r, tid in heap
+        ]
+        return _ShardSummary(cells=dict(cells), candidates=candidates)
+
+
+@attrs.frozen
+class _FetchShard:
+    """Worker side: the scrubbed traces at some rows of one shard (the sampled ones)."""
+
+    scrubber: Scrubber
+    lenient: bool
+    window: timedelta | None
+    now: datetime | None
+
+    def __call__(self, job: tuple[str, frozenset[int]]) -> dict[int, Trace]:
+        path, rows = job
+        found: dict[int, Trace] = {}
+        for row, trace in enumerate(_open(path, self.lenient, self.window, self.now)):
+            if row in rows:
+                found[row] = self.scrubber.scrub(trace)
+                if len(found) == len(rows):
+                    break
+        return found
+
+
+@attrs.frozen
+class _ScrubEmbed:
+    scrubber: Scrubber
+    embedder: Embedder
+    view: TraceView
+
+    def __call__(self, traces: Sequence[Trace]) -> tuple[list[Trace], npt.NDArray[np.float32]]:
+        scrubbed = [self.scrubber.scrub(t) for t in traces]
+        for trace in scrubbed:
+            require_scrubbed(trace)
+        return scrubbed, embed_traces(self.embedder, scrubbed, view=self.view)
+
+
+@attrs.frozen(kw_only=True)
+class ShardedWindow:
+    """A sharded window, sampled without the driver ever holding all of it.
+
+    .. versionadded:: 0.1.0
+    """
+
+    total: int
+    """Traces in the window (all shards)."""
+    strata: Strata
+    """Strata fitted on the seeded fit sample."""
+    fit_traces: tuple[Trace, ...]
+    """The fit sample, scrubbed (stands for the window in cluster summaries and drift)."""
+    fit_vectors: npt.NDArray[np.float32] = attrs.field(eq=False)
+    """The fit sample's vectors."""
+    populations: dict[int, int]
+    """Traces per stratum over the whole window."""
+    sample: Sample
+    """The stratified sample (the one the whole window gives for the seed)."""
+    sampled: tuple[Trace, ...]
+    """The sampled traces, scrubbed, in sample order."""
+
+
+def sample_window(
+    source: ShardedTraceSource,
+    *,
+    executor: Executor,
+    scrubber: Scrubber,
+    embedder: Embedder,
+    stratifier: Stratifier,
+    view: TraceView,
+    size: int,
+    seed: int,
+    noise_weight: float,
+    min_per_stratum: int,
+    cap_key: str | None,
+    max_group_share: float | None,
+    fit_size: int = 20_000,
+    chunk_size: int = 2048,
+) -> ShardedWindow:
+    """Fit, assign and sample a sharded window shard by shard (the pipeline's sharded path).
+
+    1. Workers keep each shard's ``fit_size`` smallest seeded keys; the driver keeps the
+       ``fit_size`` smallest overall (a uniform sample fixed by the seed), has them
+       scrubbed and embedded in chunks, and fits the stratifier.
+    2. Workers read, scrub, embed and assign their shard and return, per (stratum, group)
+       cell, its population and its ``size`` traces with the smallest sampling keys.
+    3. The driver draws the stratified sample from those candidates with the cell
+       populations: the same sample the whole window gives for the seed.
+    4. Workers return the sampled traces, scrubbed.
+
+    The driver holds the fit sample, the candidates (at most ``size`` per cell) and the
+    sample; never the window.
+    """
+    paths = [str(p) for p in source.shards]
+    sampled = executor.map(
+        _SampleShard(fit_size, seed, source.lenient, source.window, source.now), paths
+    )
+    total = sum(count for count, _ in sampled)
+    if total == 0:
+        raise ConfigError(
+            f"the {len(paths)} shards hold no traces; check the files and the time window "
+            f"(window={source.window})",
+            field="source",
+        )
+    chosen = heapq.nsmallest(
+        fit_size, (kt for _, part in sampled for kt in part), key=lambda kt: (kt[0], kt[1].id)
+    )
+    del sampled
+    fit_raw = [trace for _, trace in chosen]
+    parts = executor.map(
+        _ScrubEmbed(scrubber, embedder, view),
+        [fit_raw[i : i + chunk_size] for i in range(0, len(fit_raw), chunk_size)],
+    )
+    del chosen, fit_raw
+    fit_traces = tuple(t for part, _ in parts for t in part)
+    fit_vectors = np.concatenate([v for _, v in parts], axis=0).astype(np.float32, copy=False)
+    del parts
+    strata = stratifier.fit(fit_vectors)
+
+    cap = cap_key if max_group_share is not None else None
+    summaries = executor.map(
+        _SummariseShard(
+            scrubber,
+            embedder,
+            view,
+            strata,
+            size,
+            seed,
+            cap,
+            source.lenient,
+            source.window,
+            source.now,
+            batch=chunk_size,
+        ),
+        list(enumerate(paths)),
+    )
+    cells: dict[tuple[int, str], int] = defaultdict(int)
+    per_cell: dict[tuple[int, str], list[_Candidate]] = defaultdict(list)
+    for summary in summaries:
+        for cell, count in summary.cells.items():
+            cells[cell] += count
+        for candidate in summary.candidates:
+            per_cell[(candidate.label, candidate.group)].append(candidate)
+    del summaries
+    candidates = sorted(
+        (
+            c
+            for group in per_cell.values()
+            for c in heapq.nsmallest(size, group, key=lambda c: (c.key, c.shard, c.row))
+        ),
+        key=lambda c: (c.shard, c.row),
+    )
+    del per_cell
+    sample = stratified_sample(
+        [c.trace_id for c in candidates],
+        np.array([c.label for c in candidates], dtype=np.int64),
+        size=min(size, total),
+        noise_weight=noise_weight,
+        min_per_stratum=min_per_stratum,
+        groups=[c.group for c in candidates] if cap is not None else None,
+        max_group_share=max_group_share if max_group_share is not None else 1.0,
+        seed=seed,
+        populations=dict(cells),
+    )
+    picked = [candidates[int(i)] for i in sample.indices]
+    rows: dict[int, set[int]] = defaultdict(set)
+    for c in picked:
+        rows[c.shard].add(c.row)
+    shards_with_rows = sorted(rows)
+    fetched = executor.map(
+        _FetchShard(scrubber, source.lenient, source.window, source.now),
+        [(paths[s], frozenset(rows[s])) for s in shards_with_rows],
+    )
+    by_shard = dict(zip(shards_with_rows, fetched, strict=True))
+    populations: dict[int, int] = defaultdict(int)
+    for (label, _), count in cells.items():
+        populations[label] += count
+    return ShardedWindow(
+        total=total,
+        strata=strata,
+        fit_traces=fit_traces,
+        fit_vectors=fit_vectors,
+        populations=dict(populations),
+        sample=sample,
+        sampled=tuple(by_shard[c.shard][c.row] for c in picked),
     )

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from livingeval._http import JSON_HEADERS, HttpEngine, RateLimiter, RetryPolicy
+from livingeval._http import JSON_HEADERS, HttpEngine, Limiter, RateLimiter, RetryPolicy
 from livingeval.errors import ConfigError, InvalidJudgeReplyError
 from livingeval.judge._cost import DEFAULT_PRICES, PriceTable
 
@@ -100,8 +100,10 @@ class _HttpSession:
 
     def __init__(self, owner: _HttpJudge, concurrency: int) -> None:
         self.owner = owner
-        limiter = None
-        if owner.requests_per_minute is not None or owner.tokens_per_minute is not None:
+        limiter: Limiter | None = owner.limiter
+        if limiter is None and (
+            owner.requests_per_minute is not None or owner.tokens_per_minute is not None
+        ):
             limiter = RateLimiter(
                 requests_per_minute=owner.requests_per_minute,
                 tokens_per_minute=owner.tokens_per_minute,
@@ -161,6 +163,7 @@ class _HttpJudge:
     tokens_per_minute: float | None = None
     prices: PriceTable = DEFAULT_PRICES
     headers: Mapping[str, str] = attrs.field(factory=dict, hash=False)
+    limiter: Limiter | None = attrs.field(default=None, eq=False, repr=False)
 
     provider_name = "http"
 
@@ -212,6 +215,9 @@ class OpenAICompatibleJudge(_HttpJudge):
         tokens_per_minute: Client-side token cap for this provider.
         prices: Price table for cost accounting.
         headers: Extra HTTP headers.
+        limiter: A rate limiter to use instead of one built from ``requests_per_minute``
+            and ``tokens_per_minute`` (for example one shared by every worker of a Ray
+            cluster, see ``livingeval.distributed``).
 
     Example:
         >>> judge = OpenAICompatibleJudge(base_url="http://127.0.0.1:8000/v1", model="m", api_key="k")

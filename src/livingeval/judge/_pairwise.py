@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import anyio
 import anyio.abc
@@ -470,6 +470,23 @@ def summarize(results: Iterable[PairwiseResult]) -> PairwiseSummary:
     )
 
 
+class VoteStore(Protocol):
+    """**Protocol:** where votes are cached: a :class:`JudgmentCache`, or a stand-in for one
+    shared by every worker of a cluster (``livingeval.distributed``).
+
+    Finished votes are written in batches of up to ``FLUSH_ROWS`` or every ``FLUSH_SECONDS``;
+    a store with an integer ``batch_rows`` attribute caps the batch at that many rows.
+    """
+
+    def get_many(self, keys: Sequence[str]) -> Mapping[str, CachedVote]:
+        """The stored votes among ``keys``."""
+        ...
+
+    def put_rows(self, rows: Sequence[VoteRow]) -> None:
+        """Store finished votes (ready-made rows) durably, all in one go, before returning."""
+        ...
+
+
 class _Active:
     """The live state of an open :meth:`PairwiseJudge.session`.
 
@@ -478,9 +495,7 @@ class _Active:
     batch holding them is committed, so no verdict is ever reported ahead of its votes.
     """
 
-    def __init__(
-        self, judge: PairwiseJudge, chat: ChatSession, cache: JudgmentCache | None
-    ) -> None:
+    def __init__(self, judge: PairwiseJudge, chat: ChatSession, cache: VoteStore | None) -> None:
         self.chat = chat
         self.cache = cache
         self.spent = 0.0
@@ -494,6 +509,9 @@ class _Active:
         self.rows: list[VoteRow] = []
         self.held: list[PairwiseResult] = []
         self.release: Callable[[PairwiseResult], None] | None = None
+        # A store may ask for smaller batches (the cluster-wide store asks for 1, so a killed
+        # worker loses only its calls in flight, never finished votes waiting for a commit).
+        self.batch_rows: int = getattr(cache, "batch_rows", FLUSH_ROWS)
 
     def record(
         self, key: str, reply: str, input_tokens: int, output_tokens: int, cost: float, by: str
@@ -513,7 +531,7 @@ class _Active:
                 by,
             )
         )
-        if len(rows) >= FLUSH_ROWS:
+        if len(rows) >= self.batch_rows:
             self.flush()
 
     def report(self, result: PairwiseResult) -> None:
@@ -772,6 +790,8 @@ class PairwiseJudge:
         retry_invalid: Re-ask once when a reply holds no verdict.
         budget_usd: Spend cap; projected before starting, enforced on every call.
         candidate_model: The candidate's model name, to warn about self-preference.
+        cache: An open vote store used instead of opening ``cache_path`` (for example
+            one cache shared by every worker of a Ray cluster); the judge never closes it.
 
     Example:
         >>> from livingeval.judge import OpenAICompatibleJudge
@@ -794,6 +814,7 @@ class PairwiseJudge:
     retry_invalid: bool = attrs.field(default=True, kw_only=True)
     budget_usd: float | None = attrs.field(default=None, kw_only=True)
     candidate_model: str | None = attrs.field(default=None, kw_only=True)
+    cache: VoteStore | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
 
     # ------------------------------------------------------------------ session
 
@@ -806,8 +827,8 @@ class PairwiseJudge:
         self._warn_self_preference()
         async with AsyncExitStack() as stack:
             chat = await stack.enter_async_context(self.model.open(concurrency=self.concurrency))
-            cache = None
-            if self.cache_path is not None:
+            cache = self.cache
+            if cache is None and self.cache_path is not None:
                 cache = stack.enter_context(JudgmentCache(self.cache_path))
             active = _Active(self, chat, cache)
             token = _ACTIVE.set({**_ACTIVE.get(), id(self): active})

@@ -73,6 +73,17 @@ class CachedResponder:
     def __repr__(self) -> str:
         return f"CachedResponder({self.responder!r}, {str(self.path)!r}, responder_id={self.responder_id!r})"
 
+    def __getstate__(self) -> dict[str, object]:
+        # Shipped to another process (a Ray worker): it opens the same file there.
+        return {"responder": self.responder, "path": self.path, "responder_id": self.responder_id}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.hits = 0
+        self.misses = 0
+        self._lock = threading.Lock()
+        self._conn = None
+
     async def __aenter__(self) -> CachedResponder:
         enter = getattr(self.responder, "__aenter__", None)
         if enter is not None:

@@ -15,7 +15,7 @@ import hashlib
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 import numpy as np
@@ -155,6 +155,7 @@ def stratified_sample(
     noise_weight: float = 0.2,
     min_per_stratum: int = 2,
     seed: Seed = 0,
+    populations: Mapping[tuple[int, str], int] | None = None,
 ) -> Sample:
     """Draw a stratified, nested, weighted sample of a window's traces.
 
@@ -176,6 +177,12 @@ def stratified_sample(
         noise_weight: Relative sampling weight of noise traces, in ``[0, 1]``.
         min_per_stratum: Floor per cluster (capped by the cluster's population).
         seed: Seed for the hash keys; an int, or a Generator to draw one from.
+        populations: For a window too large to pass whole: the population of every
+            (stratum, group) cell of the window (group ``""`` without ``groups``), while
+            ``trace_ids`` / ``strata`` / ``groups`` hold only each cell's ``size`` traces
+            with the smallest hash keys, in window order. The sample is then the one the
+            whole window gives (``livingeval.distributed`` gathers the candidates shard by
+            shard).
 
     Returns:
         A :class:`Sample` with per-item trace id, stratum and inclusion weight, and the
@@ -211,15 +218,21 @@ def stratified_sample(
             "trace_ids must be unique (selection is keyed by trace id); deduplicate the window.",
             field="trace_ids",
         )
+    cells = (
+        {(int(h), str(g)): int(c) for (h, g), c in populations.items()}
+        if populations is not None
+        else None
+    )
+    window = sum(cells.values()) if cells is not None else n
     if size is None:
         if budget is None or cost_per_item is None:
             raise ConfigError(
                 "give either size=..., or budget=... with cost_per_item=...", field="size"
             )
-        size = min(n, size_from_budget(budget, cost_per_item))
-    if isinstance(size, bool) or not 0 <= size <= n:
+        size = min(window, size_from_budget(budget, cost_per_item))
+    if isinstance(size, bool) or not 0 <= size <= window:
         raise ConfigError(
-            f"size must be in [0, {n}] (the window size); size={size!r}.", field="size"
+            f"size must be in [0, {window}] (the window size); size={size!r}.", field="size"
         )
     if not 0.0 <= noise_weight <= 1.0:
         raise ConfigError(
@@ -241,7 +254,21 @@ def stratified_sample(
         as_generator(seed)  # validates the type
     keys = _hash_keys(trace_ids, int_seed)
 
-    stratum_ids, populations = np.unique(labels, return_counts=True)
+    if cells is None:
+        stratum_ids, counts = np.unique(labels, return_counts=True)
+    else:
+        per_stratum: dict[int, int] = defaultdict(int)
+        for (h, _), c in cells.items():
+            per_stratum[h] += c
+        stratum_ids = np.array(sorted(per_stratum), dtype=np.int64)
+        counts = np.array([per_stratum[int(h)] for h in stratum_ids], dtype=np.int64)
+        missing = set(np.unique(labels).tolist()) - set(per_stratum)
+        if missing:
+            raise ConfigError(
+                f"populations has no cell for strata {sorted(missing)}; give the population "
+                "of every (stratum, group) cell of the window",
+                field="populations",
+            )
     weight_of = {int(h): (noise_weight if h == -1 else 1.0) for h in stratum_ids}
     # Per stratum, per group: trace positions by ascending hash key (then id as tie-break).
     order = np.lexsort((np.arange(n), keys))
@@ -262,9 +289,9 @@ def stratified_sample(
     taken_per_stratum: dict[int, int] = {int(h): 0 for h in stratum_ids}
     floor = {
         int(h): (0 if h == -1 else min(min_per_stratum, int(p)))
-        for h, p in zip(stratum_ids, populations, strict=True)
+        for h, p in zip(stratum_ids, counts, strict=True)
     }
-    population = {int(h): int(p) for h, p in zip(stratum_ids, populations, strict=True)}
+    population = {int(h): int(p) for h, p in zip(stratum_ids, counts, strict=True)}
     group_count: dict[str, int] = defaultdict(int)
     capped = groups is not None and max_group_share < 1.0
     cap_relaxed = False
@@ -340,7 +367,7 @@ def stratified_sample(
 
     chosen_arr = np.asarray(chosen, dtype=np.int64)
     chosen_strata = labels[chosen_arr] if chosen else np.zeros(0, dtype=np.int64)
-    weights = _inclusion_weights(chosen_arr, labels, group_of)
+    weights = _inclusion_weights(chosen_arr, labels, group_of, cells)
     allocation = tuple(
         StratumAllocation(
             stratum=int(h),
@@ -348,7 +375,7 @@ def stratified_sample(
             allocated=int(taken_per_stratum[int(h)]),
             weight=weight_of[int(h)],
         )
-        for h, p in zip(stratum_ids, populations, strict=True)
+        for h, p in zip(stratum_ids, counts, strict=True)
     )
     return Sample(
         trace_ids=tuple(trace_ids[i] for i in chosen),
@@ -357,7 +384,7 @@ def stratified_sample(
         weights=weights,
         groups=tuple(group_of[i] for i in chosen) if groups is not None else None,
         allocation=allocation,
-        population_size=n,
+        population_size=window,
         max_group_share=max_group_share if groups is not None else None,
         cap_relaxed=cap_relaxed,
         seed=int_seed,
@@ -365,7 +392,10 @@ def stratified_sample(
 
 
 def _inclusion_weights(
-    chosen: npt.NDArray[np.int64], labels: npt.NDArray[np.int64], group_of: Sequence[str]
+    chosen: npt.NDArray[np.int64],
+    labels: npt.NDArray[np.int64],
+    group_of: Sequence[str],
+    cells: Mapping[tuple[int, str], int] | None = None,
 ) -> npt.NDArray[np.float64]:
     """Weights ``N_hg / n_hg`` per (stratum, group) cell, rescaled so each stratum's sum is
     its population ``N_h`` (cells of a stratum with no sampled item are spread over the
@@ -375,9 +405,14 @@ def _inclusion_weights(
         return weights
     cell_pop: dict[tuple[int, str], int] = defaultdict(int)
     stratum_pop: dict[int, int] = defaultdict(int)
-    for label, g in zip(labels.tolist(), group_of, strict=True):
-        cell_pop[(label, g)] += 1
-        stratum_pop[label] += 1
+    if cells is None:
+        for label, g in zip(labels.tolist(), group_of, strict=True):
+            cell_pop[(label, g)] += 1
+            stratum_pop[label] += 1
+    else:
+        for (label, g), c in cells.items():
+            cell_pop[(label, g)] += c
+            stratum_pop[label] += c
     cell_n: dict[tuple[int, str], int] = defaultdict(int)
     for i in chosen.tolist():
         cell_n[(int(labels[i]), group_of[i])] += 1

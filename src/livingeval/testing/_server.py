@@ -7,7 +7,8 @@ It answers over real HTTP on 127.0.0.1:
   pairwise prompts find the two answers between ``[Answer A]``/``[End of Answer A]`` and
   ``[Answer B]``/``[End of Answer B]`` markers (livingeval's default template uses them).
 * ``POST /v1/embeddings``: deterministic hashed unit vectors (``dimensions`` defaults to 64).
-* ``GET /stats``: counters as JSON.
+* ``GET /stats``: counters as JSON. Arrival times are kept too:
+  :meth:`LoopbackServer.peak_rate` is the most requests within any window of seconds.
 
 Faults are injected per request from a seeded generator: HTTP 429 with ``Retry-After``,
 HTTP 500, hangs longer than any sane client timeout, truncated JSON bodies and malformed
@@ -29,6 +30,7 @@ import random
 import re
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -224,6 +226,8 @@ class LoopbackServer(AbstractContextManager["LoopbackServer"]):
         self.port = port
         self._rng = random.Random(seed)
         self.counts: Counter[str] = Counter()
+        self.arrivals: list[float] = []
+        """``time.monotonic()`` of every request's arrival, in order."""
         self._runner: web.AppRunner | None = None
         self._portal_cm: Any = None
         self._portal: anyio.from_thread.BlockingPortal | None = None
@@ -248,8 +252,26 @@ class LoopbackServer(AbstractContextManager["LoopbackServer"]):
         """Counters: ``requests``, ``replied`` (billable 200s), and one per fault kind."""
         return dict(self.counts)
 
+    def peak_rate(self, window: float = 1.0) -> int:
+        """The most requests that arrived within any ``window`` seconds (sliding).
+
+        Example:
+            >>> server = LoopbackServer()
+            >>> server.arrivals = [0.0, 0.4, 0.9, 1.5]
+            >>> server.peak_rate(1.0)
+            3
+        """
+        times = sorted(self.arrivals)
+        peak = start = 0
+        for end, now in enumerate(times):
+            while now - times[start] >= window:
+                start += 1
+            peak = max(peak, end - start + 1)
+        return peak
+
     async def _delay_and_fault(self) -> web.Response | str | None:
         """Sleep the latency, then maybe return a fault response (or a fault tag)."""
+        self.arrivals.append(time.monotonic())
         rng = self._rng
         low, high = self.latency
         delay = rng.uniform(low, high) if high > 0 else 0.0
