@@ -259,6 +259,11 @@ class HDBSCANStratifier:
     noise share low (see ``docs/stratification.md`` for the measurements behind the
     default); ``reduction="pca"`` needs no umap-learn but leaves far more noise.
 
+    Deterministic: the same vectors and ``seed`` give the same strata in every call and
+    every process, whatever the thread settings (UMAP starts from the PCA layout with an
+    exact k-NN graph, and BLAS runs on one thread during :meth:`fit` and
+    :meth:`HDBSCANStrata.assign`; see ``docs/stratification.md``).
+
     Holds hyperparameters only; :meth:`fit` returns a new :class:`HDBSCANStrata`.
 
     Example:
@@ -296,9 +301,14 @@ class HDBSCANStratifier:
     )
     """HDBSCAN: ``"eom"`` (excess of mass) or ``"leaf"`` (finer clusters)."""
     fit_sample_size: int | None = attrs.field(
-        default=10_000, validator=_positive("fit_sample_size", 2)
+        default=5_000, validator=_positive("fit_sample_size", 2)
     )
-    """Fit on a seeded sample of this many vectors and assign the rest (``None``: all)."""
+    """Fit UMAP + HDBSCAN on a seeded sample of this many vectors and assign the rest
+    (``None``: fit on all). Bounds the cost of a fit, and keeps the granularity of
+    clusters independent of the window's size: the smallest cluster is about
+    ``min_cluster_size / fit_sample_size`` of traffic (0.3% by default). By measurement
+    on banking77 (13k texts, ``docs/stratification.md``): 5,000 gave a higher ARI and
+    less noise than 10,000 or all texts, at a fraction of the cost."""
     assign_quantile: float = attrs.field(default=0.95, validator=_quantile)
     """Per-cluster cut-off: this quantile of members' distances to their nearest fellow
     member. A new vector farther than that from every cluster fits none."""
