@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+import livingeval
 from livingeval.errors import ConfigError
 from livingeval.protocols import Stratifier
 from livingeval.stratify import HDBSCANStrata, HDBSCANStratifier, coverage
@@ -166,3 +171,53 @@ def test_tiny_inputs_do_not_crash() -> None:
     strata = HDBSCANStratifier().fit(np.eye(4, dtype=np.float32))
     assert strata.labels.tolist() == [-1, -1, -1, -1]
     assert strata.assign(np.eye(4, dtype=np.float32)).tolist() == [-1, -1, -1, -1]
+
+
+_FIT_DEMO_WINDOW = """
+import sys
+import numpy as np
+from livingeval.demo import generate_window
+from livingeval.embed import default_embedder
+from livingeval.stratify import HDBSCANStratifier
+
+texts = [t.messages[-1].content or "" for t in generate_window(900, seed=3).traces]
+vectors = default_embedder().embed(texts)
+stratifier = HDBSCANStratifier(min_cluster_size=15, fit_sample_size=600, seed=3)
+sys.stdout.write(" ".join(str(v) for v in stratifier.fit(vectors).labels.tolist()))
+"""
+
+
+def test_umap_fit_gives_the_same_labels_every_call_and_in_a_new_process(tmp_path: Path) -> None:
+    """Regression: UMAP's unseeded spectral init (ARPACK restarts) and BLAS thread counts.
+
+    The demo window holds exact duplicate texts; they form small complete components of
+    the k-NN graph whose degenerate eigenspaces made ARPACK draw restart vectors from OS
+    entropy, so the second fit in a process could differ from the first.
+    """
+    from livingeval.demo import generate_window
+    from livingeval.embed import default_embedder
+
+    texts = [t.messages[-1].content or "" for t in generate_window(900, seed=3).traces]
+    vectors = default_embedder().embed(texts)
+    assert len(set(texts)) < len(texts)  # the duplicates that used to trigger the bug
+    stratifier = HDBSCANStratifier(min_cluster_size=15, fit_sample_size=600, seed=3)
+    first = stratifier.fit(vectors)
+    assert first.n_clusters >= 5  # a real clustering, not everything noise
+    for _ in range(2):
+        again = stratifier.fit(vectors)
+        assert np.array_equal(again.labels, first.labels)
+        assert again == first
+    script = tmp_path / "fit.py"
+    script.write_text(_FIT_DEMO_WINDOW, encoding="utf-8")
+    # A new process with other thread settings must agree too.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(livingeval.__file__).parents[1]), *sys.path])
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=True,
+    )
+    assert [int(v) for v in done.stdout.split()] == first.labels.tolist()
