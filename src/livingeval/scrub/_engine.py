@@ -380,6 +380,10 @@ class LayerMixin:
         """True when ``context`` proves nothing in the trace will be replaced."""
         return False
 
+    def _nothing_to_find(self, text: str) -> bool:
+        """True when a cheap check proves nothing in ``text`` will be replaced."""
+        return False
+
     # ----------------------------------------------------------------- public API
 
     def detect(self, text: str) -> tuple[Detection, ...]:
@@ -404,6 +408,8 @@ class LayerMixin:
             >>> RegexScrubber().scrub_text("call +1 415 555 0100")
             'call <PHONE_1>'
         """
+        if self._nothing_to_find(text):
+            return text
         return self.scrub_text_with_report(text).text
 
     def scrub_text_with_report(self, text: str) -> TextScrubResult:
@@ -414,11 +420,13 @@ class LayerMixin:
             >>> RegexScrubber().scrub_text_with_report("a@b.io or c@d.io").counts
             {'EMAIL': 2}
         """
-        state = _State()
-        state.seed(text)
         pairs: list[tuple[str | None, str]] = []
         _lean(text, pairs)
         context = self._prepare([t for _, t in pairs])
+        if self._clean(context, pairs):
+            return TextScrubResult(text=text)
+        state = _State()
+        state.seed(text)
         out = _map_json_or_text(text, lambda t, key: self._scrub_one(t, key, state, context))
         return TextScrubResult(text=out, counts=dict(state.counts))
 

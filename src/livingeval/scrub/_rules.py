@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from livingeval.errors import ConfigError
-from livingeval.scrub._detectors import SECRET_KEY_NAMES, detect_rules
+from livingeval.scrub._detectors import SECRET_KEY_NAMES, detect_rules, nothing_to_find
 from livingeval.scrub._engine import LayerMixin, config_hash, is_protected, lower_set, str_tuple
 from livingeval.scrub._entities import RULE_ENTITIES, Detection, check_entity_name
 from livingeval.scrub._modes import Mode, Placeholders
@@ -219,6 +219,9 @@ class RegexScrubber(LayerMixin):
                 and any(key is not None and SECRET_KEY_NAMES.search(key) for key, _ in pairs)
             )
         )
+
+    def _nothing_to_find(self, text: str) -> bool:
+        return not self.patterns and nothing_to_find(text)
 
     def _detect(self, text: str, key: str | None, context: Any = None) -> list[Detection]:
         if isinstance(context, _Joint):
