@@ -108,16 +108,14 @@ _STREET_WORDS_AFTER = (
     r"str\.|straße|strasse|weg|laan|straat|baan|vej|vei|veien|gade|gata|gatan|vägen|väg|"
     r"katu|tie|tee|utca|u\.|út|útja|tér|ulica|cesta|caddesi|sokak|vegur|körút|krt\."
 )
-_NUMBER_LAST = re.compile(
-    rf"(?<![\w.,/\-])(?:{_NUM}[ \t]+)?"
-    rf"(?:(?:[^\W\d_]{{2,}}(?i:{_SUFFIXES})|[^\W\d_a-z]\w+(?:{_SHORT_SUFFIXES}))"
-    rf"|(?:(?:{_PARTICLE}|{_ANY_WORD})[ \t]+){{1,2}}(?i:{_STREET_WORDS_AFTER}))"
-    rf"\.?[ \t]+\d{{1,5}}[A-Za-z]?\.?(?!\w){_ATTACHED_UNIT}"
-)
-_SUFFIX_HINTS = tuple(
-    w.replace("\\.", ".")
-    for w in (_SUFFIXES + "|" + _SHORT_SUFFIXES + "|" + _STREET_WORDS_AFTER).split("|")
-)
+_SUFFIX_TUPLE = tuple(_SUFFIXES.split("|"))
+_SHORT_SUFFIX_TUPLE = tuple(_SHORT_SUFFIXES.split("|"))
+_STANDALONE = frozenset(w.replace("\\.", ".") for w in _STREET_WORDS_AFTER.split("|"))
+_STOP_WORDS = frozenset(_STOP[3:-1].replace('r"\n    r"', "").split("|"))
+_PARTICLES = frozenset(_PARTICLE[3:-1].split("|"))
+# After the number of a number-last street: "97", "12a", "91.", then maybe a unit.
+_NUMBER_END = re.compile(rf"[A-Za-z]?\.?(?!\w){_ATTACHED_UNIT}")
+
 
 # 4. number, name, number, no street word: accepted only with a unit or a postal line
 # after it, or "address" before it.
@@ -218,69 +216,321 @@ def _followed_by_block(text: str, end: int) -> bool:
     return bool(found)
 
 
-def detect_addresses(text: str, lowered: str, out: list[Detection]) -> None:
-    """Append the ``ADDRESS`` spans of ``text`` (``lowered`` is ``text.lower()``)."""
-    lines: list[tuple[int, int]] = []  # street lines found, to look for postal lines after
+_NUMBER = re.compile(r"\d+")
+_STRIP = ".,;:()[]{}\"'!?<>*"
+_UNIT_ALONE_WORDS = frozenset(("apt", "apartment", "suite", "ste"))
+_PREFIX_SET = frozenset(w for w in _PREFIX_TYPES.split("|")) | {"r"}
+_STATE_SET = frozenset(_STATES.split("|"))
+_MILITARY_CODES = frozenset(("aa", "ae", "ap"))
 
-    def add(start: int, end: int) -> None:
-        end = _extend(text, end)
-        if text[end - 1] == "." and end - text.rfind(" ", start, end) > 5:
-            end -= 1  # a sentence's full stop, not an abbreviation's ("St.")
+
+def _words_before(text: str, pos: int, limit: int) -> list[tuple[int, str]]:
+    """Up to ``limit`` words right before ``pos`` on the same line: ``(start, word)``.
+
+    Nearest first. Words are separated by spaces or tabs; a word ending in a comma (or
+    other punctuation that ends a street name) ends the list, and so does a number
+    glued to what precedes it ("SW1A", "abc123").
+    """
+    if pos == 0 or text[pos - 1] not in " \t":
+        return []
+    lo = max(0, pos - 96)
+    nl = text.rfind("\n", lo, pos)
+    if nl != -1:
+        lo = nl + 1
+    segment = text[lo:pos]
+    out: list[tuple[int, str]] = []
+    end = len(segment)
+    for word in reversed(segment.split()[-limit:]):
+        k = segment.rfind(word, 0, end)
+        if word[-1] in _ENDS_NAME:
+            break
+        out.append((lo + k, word))
+        end = k
+    return out
+
+
+_ENDS_NAME = frozenset(',;:()[]"')
+
+
+def _is_name_word(word: str) -> bool:
+    w = word.lower().rstrip(".")
+    return bool(w) and w[0].isalpha() and w not in _STOP_WORDS
+
+
+def _number_last_start(words: list[tuple[int, str]]) -> int:
+    """Start of a number-last street ending just before the number, or -1.
+
+    ``words`` are the words before the number, nearest first.
+    """
+    if not words:
+        return -1
+    start, word = words[0]
+    low = word.lower()
+    stem = low.rstrip(".")
+    if len(stem) > 3 and (
+        stem.endswith(_SUFFIX_TUPLE)
+        or low.endswith("str.")
+        or (word[0].isupper() and stem.endswith(_SHORT_SUFFIX_TUPLE) and len(stem) > 5)
+    ):
+        if len(words) > 1 and words[1][1].isdigit():
+            return words[1][0]  # "64 Schaarsteinweg 97": the building number too
+        return start
+    if low in _STANDALONE or stem in _STANDALONE:
+        names = words[1:3]
+        taken = -1
+        for i, (w_start, w) in enumerate(names):
+            if i == 0 and not _is_name_word(w):
+                return -1
+            if _is_name_word(w) or w.lower() in _PARTICLES:
+                taken = w_start
+            else:
+                break
+        if taken == -1:
+            return -1
+        return taken
+    return -1
+
+
+_CUE_WORDS = ("address", "live", "living", "located", "ship", "deliver", "send", "moved")
+# ASCII text as a class string: upper-case letters "A", lower-case "a", digits "0",
+# spaces " ", newlines kept, anything else ".".
+_CASE_TABLE = bytes(
+    ord("A") if 65 <= i <= 90 else ord("a") if 97 <= i <= 122 else ord("0") if 48 <= i <= 57
+    else ord(" ") if i in (9, 32) else 10 if i == 10 else ord(".")
+    for i in range(256)
+)  # fmt: skip
+# Lower-case forms need one of these words ("12 main st", "apt. 731", "p.o. box 15",
+# "zip code 94110", "46 via roma 74", "hochstrasse 63").
+_LOWER_HINTS = (
+    " st", " av", " rd", " road", " dr", " ln", " lane", " bl", " way", " ct", " court",
+    " pl", " hw", " highway", " pk", " parkway", " sq", " ter", " cir", "apt", "suite",
+    " ste", "box", "code", " via ", " rue ", " calle ", " rua ", " ul", " estrada ",
+    " avenida ", "strasse", "weg ", "gasse", "platz", "straat", "laan", "vej ", "gade ",
+    "veien", "gata", "katu", "utca", "ulica", " unit ", " flat ",
+)  # fmt: skip
+
+
+# Lower-case text needs one of these words before a number's neighbours are examined
+# ("12 main st", "46 via roma 74", "apt. 731"). The pattern starts with a space, a
+# literal the engine finds fast.
+_LOWER_HINT = re.compile(
+    r" (?:st|ave?|rd|dr|ln|ct|pl|sq|ter|cir|hwy|pkwy|blvd|street|avenue|road|drive|lane|"
+    r"boulevard|way|court|place|terrace|highway|parkway|square|circle|via|rue|calle|rua|"
+    r"ul|estrada|avenida|travessa|apt|apartment|suite|ste|unit|flat|box|p\.?o\.?)(?![a-z])"
+)
+_LOWER_BEFORE = (
+    frozenset(("apt", "apartment", "suite", "ste", "box", "#", "no", "u", "str")) | _STANDALONE
+)
+
+
+_CAP_THEN_NUMBER = re.compile(rb"A[a]*\.? 0")
+# In lower-case ASCII text: street, unit and box words and street compounds, checked
+# with plain substring searches (a regex alternation would be tried at every space).
+_LOWER_WORDS = (
+    " st", " ave", " road", " rd", " dr", " lane", " ln", " blvd", " way", " via ",
+    " rue ", " calle ", " rua ", " ul", "apt", "suite", "ste", "box", "code", "unit",
+    "strasse", "weg ", "straat", "vej ", "gata", "gade ", "veien", "laan", "katu", "utca",
+    "platz", "gasse", "allee", "court", "place", "square", "highway", "parkway", "terrace",
+)  # fmt: skip
+
+
+def address_possible(text: str, lowered: str) -> bool:
+    """A necessary condition for the address forms in ASCII text, checked cheaply.
+
+    Every form needs a number next to a capitalised word ("12 Main", "Suite 4",
+    "AE 09012") or, in lower-case text, one of a few street, unit, box or postcode
+    words (:data:`_LOWER_WORDS`). Non-ASCII text always passes.
+    """
+    if not text.isascii():
+        return True
+    classes = text.encode("ascii").translate(_CASE_TABLE)
+    if (
+        b"0 A" in classes
+        or b"0a A" in classes
+        or b"0A A" in classes
+        or _CAP_THEN_NUMBER.search(classes) is not None
+    ):
+        return True
+    return any(w in lowered for w in _LOWER_WORDS)
+
+
+def detect_addresses(text: str, lowered: str, out: list[Detection]) -> None:
+    """Append the ``ADDRESS`` spans of ``text`` (``lowered`` is ``text.lower()``).
+
+    Every address holds a number, so the scan visits each digit run once and tries,
+    with cheap word checks first, the forms that could start or end there.
+    """
+    if not address_possible(text, lowered):
+        return
+    lines: list[tuple[int, int]] = []  # street lines found, to look for postal lines after
+    done = -1
+    lower_hint: bool | None = None  # computed on first need
+
+    def add(start: int, end: int, *, tail: bool = True) -> None:
+        nonlocal done
+        if tail:
+            end = _extend(text, end)
+            if text[end - 1] == "." and end - text.rfind(" ", start, end) > 5:
+                end -= 1  # a sentence's full stop, not an abbreviation's ("St.")
         out.append(Detection(entity="ADDRESS", start=start, end=end))
         lines.append((start, end))
+        done = max(done, end)
 
-    words = None
-    if any(h in lowered for h in (" st", " ave", " av", " road", " rd", " blvd", " boulevard", " lane", " ln", " dr", " court", " ct", " pl", " terrace", " ter", " parkway", " pkwy", " sq", " highway", " hwy", " way", " cir", " cres", " close", " alley", " trail", " trl", " plaza", " loop", " row", " mews", " grove", " gardens", " expy", " expressway", " freeway", " fwy", " pike", " causeway", " esplanade", " promenade")):  # fmt: skip
-        words = {w.strip(".,;:()[]\"'") for w in lowered.split()}
-    if words is not None and not words.isdisjoint(_EN_HINTS):
-        for m in _NUMBER_FIRST.finditer(text):
-            add(m.start(), m.end())
-    if any(h in lowered for h in _PREFIX_HINTS):
-        for m in _PREFIX_FORM.finditer(text):
-            first, last = m.group("first"), m.group("last")
-            if first is None and last is None:
-                continue  # a street without a house number is not an address
-            both = first is not None and last is not None
-            # "sent via email 5 times": a lower-case name, or a prefix that is also an
-            # English word, needs numbers on both sides or the word "address" before.
-            weak = m.group("lower") is not None or (
-                m.group("prefix").islower() and m.group("prefix").rstrip(".") in _AMBIGUOUS
-            )
-            if not weak or both or _cue_before(lowered, m.start()):
-                add(m.start(), m.end())
-    if any(h in lowered for h in _SUFFIX_HINTS):
-        for m in _NUMBER_LAST.finditer(text):
-            add(m.start(), m.end())
-    covered = [(d.start, d.end) for d in out if d.entity == "ADDRESS"]
-    for m in _NAME_NUMBERED.finditer(text):
-        if any(s < m.end() and m.start() < e for s, e in covered):
+    for number in _NUMBER.finditer(text):
+        s, e = number.span()
+        if s < done or e - s > 5:
             continue
+        before_char = text[s - 1] if s else "\n"
+        after_char = text[e : e + 1]
+        # ---- forms that start at this number
         if (
-            m.group("unit") is not None
-            or _cue_before(lowered, m.start())
-            or _followed_by_block(text, m.end())
+            after_char
+            and (after_char in " \t-" or after_char.isalpha())
+            and not (before_char.isalnum() or before_char in "_.,/-")
         ):
-            add(m.start(), m.end())
-    if "apt" in lowered or "suite" in lowered or "ste" in lowered or "apartment" in lowered:
-        for m in _UNIT_ALONE.finditer(text):
-            out.append(Detection(entity="ADDRESS", start=m.start(), end=m.end()))
-            lines.append((m.start(), m.end()))
-    if "box" in lowered:
-        for m in _PO_BOX.finditer(text):
-            add(m.start(), m.end())
-    if "box" in lowered or "po " in lowered:
-        for m in _MILITARY.finditer(text):
-            start = m.start() + len(m.group()) - len(m.group().lstrip())
-            out.append(Detection(entity="ADDRESS", start=start, end=m.end()))
-        for m in _MILITARY_BOX.finditer(text):
-            out.append(Detection(entity="ADDRESS", start=m.start(), end=m.end()))
-    if "code" in lowered:
-        for m in _ZIP_CUE.finditer(text):
-            out.append(Detection(entity="ADDRESS", start=m.start(1), end=m.end(1)))
-    for m in _CITY_STATE_ZIP.finditer(text):
-        out.append(Detection(entity="ADDRESS", start=m.start(), end=m.end()))
-    for m in _UK_POSTCODE.finditer(text):
-        out.append(Detection(entity="ADDRESS", start=m.start(), end=m.end()))
+            # The next word: capitalised, or lower-case in text with a street word.
+            k = e if after_char in " \t" else text.find(" ", e, e + 8)
+            first = text[k + 1 : k + 2] if k != -1 else ""
+            if first.islower() or first.isdigit():
+                if lower_hint is None:
+                    lower_hint = _LOWER_HINT.search(lowered) is not None
+                forward = lower_hint or first.isdigit()
+            else:
+                forward = first.isupper()
+        else:
+            forward = False
+        if forward:
+            rest = lowered[e : e + 80]
+            after = rest.split(None, 7)
+            if after and not rest[:1].isspace():
+                after = after[1:]  # "221b baker", "12-14 main": skip what is glued on
+            stripped = [w.strip(_STRIP) for w in after]
+            if stripped and not _EN_HINTS.isdisjoint(stripped):
+                m = _NUMBER_FIRST.match(text, s)
+                if m is not None:
+                    add(s, m.end())
+                    continue
+            if stripped and (
+                stripped[0] in _PREFIX_SET
+                or (len(stripped) > 1 and stripped[0].isdigit() and stripped[1] in _PREFIX_SET)
+            ):
+                m = _PREFIX_FORM.match(text, s)
+                if m is not None and _prefix_ok(m, lowered):
+                    add(s, m.end())
+                    continue
+            if any(w[:1].isdigit() for w in stripped[1:5]):
+                m = _NAME_NUMBERED.match(text, s)
+                if m is not None and (
+                    m.group("unit") is not None
+                    or _cue_before(lowered, s)
+                    or _followed_by_block(text, m.end())
+                ):
+                    add(s, m.end())
+                    continue
+        # ---- forms that end at this number
+        if before_char not in " \t":
+            if before_char.isalpha() and e - s <= 2 and s >= 2:
+                m = _UK_POSTCODE.search(text, max(0, s - 3), min(len(text), e + 7))
+                if m is not None:
+                    out.append(Detection(entity="ADDRESS", start=m.start(), end=m.end()))
+            continue
+        if "code" in lowered[max(0, s - 24) : s]:
+            m = _ZIP_CUE.search(text, max(0, s - 24), min(len(text), e + 12))
+            if m is not None:
+                out.append(Detection(entity="ADDRESS", start=m.start(1), end=m.end(1)))
+                continue
+        segment = text[max(0, s - 40) : s - 1]
+        k = max(segment.rfind(" "), segment.rfind("\n"), segment.rfind("\t"))
+        prev_word = segment[k + 1 :].lstrip(">(\"'?*[")
+        if not prev_word or not (
+            prev_word[0].isupper()
+            or prev_word.lower().rstrip(".:#") in _LOWER_BEFORE
+            or prev_word.lower().rstrip(".").endswith(_SUFFIX_TUPLE)
+        ):
+            if not prev_word or not prev_word[0].isalpha():
+                continue
+            if lower_hint is None:
+                lower_hint = _LOWER_HINT.search(lowered) is not None
+            if not lower_hint:
+                continue
+        words = _words_before(text, s, 8)
+        if not words:
+            continue
+        if e - s == 5 and words[0][1].rstrip(",") in _STATE_SET:
+            m = _CITY_STATE_ZIP.search(text, max(0, s - 48), min(len(text), e + 5))
+            if m is not None:
+                out.append(Detection(entity="ADDRESS", start=m.start(), end=m.end()))
+                done = max(done, m.end())
+                continue
+        prev = words[0][1].lower().strip(_STRIP)
+        if prev in _STOP_WORDS or not prev:
+            continue
+        start = _number_last_start(words)
+        if start != -1:
+            m = _NUMBER_END.match(text, e)
+            if m is not None:
+                add(start, m.end())
+                continue
+        for w_start, w in words:
+            w_low = w.lower().rstrip(".")
+            if w_low in _PREFIX_SET and (w_low != "r" or w == "R" or w == "R."):
+                lead = _words_before(text, w_start, 2)
+                begin = w_start
+                if lead and lead[0][1].isdigit():
+                    begin = lead[1][0] if len(lead) > 1 and lead[1][1].isdigit() else lead[0][0]
+                m = _PREFIX_FORM.match(text, begin)
+                if m is not None and m.end("last") == e and _prefix_ok(m, lowered):
+                    add(begin, m.end())
+                break
+        if done > s:
+            continue
+        if prev in _UNIT_ALONE_WORDS or (
+            prev in ("#", "no", "no.")
+            and len(words) > 1
+            and words[1][1].lower().strip(_STRIP) in _UNIT_ALONE_WORDS
+        ):
+            m = _UNIT_ALONE.search(text, max(0, s - 16), min(len(text), e + 2))
+            if m is not None:
+                out.append(Detection(entity="ADDRESS", start=m.start(), end=m.end()))
+                lines.append((m.start(), m.end()))
+                continue
+        if prev == "box":
+            m = _PO_BOX.search(text, max(0, s - 32), min(len(text), e + 1))
+            if m is not None:
+                add(m.start(), m.end())
+                continue
+            m = _MILITARY_BOX.search(text, max(0, s - 32), min(len(text), e + 1))
+            if m is not None:
+                out.append(Detection(entity="ADDRESS", start=m.start(), end=m.end()))
+                lines.append((m.start(), m.end()))
+                continue
+        if (
+            prev in _MILITARY_CODES
+            and len(words) > 1
+            and words[1][1].lower() in ("apo", "fpo", "dpo")
+        ):
+            m = _MILITARY.search(text, max(0, s - 96), min(len(text), e + 5))
+            if m is not None:
+                begin = m.start() + len(m.group()) - len(m.group().lstrip())
+                out.append(Detection(entity="ADDRESS", start=begin, end=m.end()))
+                done = max(done, m.end())
+                continue
+        if e - s == 1 and s >= 3 and text[s - 1] == " ":
+            m = _UK_POSTCODE.search(text, max(0, s - 6), min(len(text), e + 3))
+            if m is not None:
+                out.append(Detection(entity="ADDRESS", start=m.start(), end=m.end()))
     if "\n" in text:
         for _start, end in lines:
             _postal_lines(text, end, out)
+
+
+def _prefix_ok(m: re.Match[str], lowered: str) -> bool:
+    """A prefix-form match has a house number and, when weak, more evidence."""
+    first, last = m.group("first"), m.group("last")
+    if first is None and last is None:
+        return False  # a street without a house number is not an address
+    # "sent via email 5 times": a lower-case name, or a prefix that is also an English
+    # word, needs numbers on both sides or the word "address" before.
+    prefix = m.group("prefix")
+    weak = m.group("lower") is not None or (prefix.islower() and prefix.rstrip(".") in _AMBIGUOUS)
+    return not weak or (first is not None and last is not None) or _cue_before(lowered, m.start())

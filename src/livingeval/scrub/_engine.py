@@ -25,6 +25,7 @@ from livingeval.scrub._modes import HmacTokens, Mask, Mode, Placeholders, Redact
 
 __all__ = [
     "LayerMixin",
+    "State",
     "ScrubResult",
     "TextScrubResult",
     "config_hash",
@@ -291,7 +292,7 @@ def iter_texts(trace: Trace, *, metadata: bool = False) -> Iterator[tuple[str, s
 # --------------------------------------------------------------------------- replacing
 
 
-class _State:
+class State:
     """Per-trace pseudonym table and counts (never shared between traces)."""
 
     __slots__ = ("counts", "next_number", "numbers")
@@ -380,10 +381,6 @@ class LayerMixin:
         """True when ``context`` proves nothing in the trace will be replaced."""
         return False
 
-    def _nothing_to_find(self, text: str) -> bool:
-        """True when a cheap check proves nothing in ``text`` will be replaced."""
-        return False
-
     # ----------------------------------------------------------------- public API
 
     def detect(self, text: str) -> tuple[Detection, ...]:
@@ -408,8 +405,6 @@ class LayerMixin:
             >>> RegexScrubber().scrub_text("call +1 415 555 0100")
             'call <PHONE_1>'
         """
-        if self._nothing_to_find(text):
-            return text
         return self.scrub_text_with_report(text).text
 
     def scrub_text_with_report(self, text: str) -> TextScrubResult:
@@ -425,7 +420,7 @@ class LayerMixin:
         context = self._prepare([t for _, t in pairs])
         if self._clean(context, pairs):
             return TextScrubResult(text=text)
-        state = _State()
+        state = State()
         state.seed(text)
         out = _map_json_or_text(text, lambda t, key: self._scrub_one(t, key, state, context))
         return TextScrubResult(text=out, counts=dict(state.counts))
@@ -452,7 +447,7 @@ class LayerMixin:
         context = self._prepare(texts)
         if self._clean(context, pairs):  # nothing to replace: skip rebuilding the trace
             return ScrubResult(trace=attrs.evolve(trace, scrubbed_by=self.fingerprint))
-        state = _State()
+        state = State()
         for text in texts:
             state.seed(text)
 
@@ -482,7 +477,7 @@ class LayerMixin:
             merged = [d for d in merged if not self._allowed(text[d.start : d.end])]
         return merged
 
-    def _replace(self, text: str, key: str | None, state: _State, context: Any) -> str:
+    def _replace(self, text: str, key: str | None, state: State, context: Any) -> str:
         detections = self._final_detections(text, key, context)
         if not detections:
             return text
@@ -496,7 +491,7 @@ class LayerMixin:
         pieces.append(text[last:])
         return "".join(pieces)
 
-    def _scrub_one(self, text: str, key: str | None, state: _State, context: Any) -> str:
+    def _scrub_one(self, text: str, key: str | None, state: State, context: Any) -> str:
         if not text:
             return text
         out = self._replace(text, key, state, context)
