@@ -451,12 +451,48 @@ class LayerMixin:
         for text in texts:
             state.seed(text)
 
-        def fn(text: str, key: str | None) -> str:
-            return self._scrub_one(text, key, state, context)
+        if not self._ITERATE:
 
-        scrubbed = map_trace(trace, fn, metadata=self.scrub_metadata)
+            def fn(text: str, key: str | None) -> str:
+                return self._scrub_one(text, key, state, context) if text else text
+
+            scrubbed = map_trace(trace, fn, metadata=self.scrub_metadata)
+        else:
+            scrubbed = self._scrub_rounds(trace, state, context)
         scrubbed = attrs.evolve(scrubbed, scrubbed_by=self.fingerprint)
         return ScrubResult(trace=scrubbed, counts=dict(state.counts))
+
+    def _scrub_rounds(self, trace: Trace, state: State, context: Any) -> Trace:
+        """Scrub, then re-check changed texts until nothing new is found (at most 3 more).
+
+        A statistical model sees different context once values are replaced. Each round
+        prepares all of the trace's changed texts at once (one batched model call), so
+        re-checking costs one call per round, not one per text.
+        """
+        targets: set[str] | None = None  # None: every text (first round)
+        for _ in range(4):
+            produced: set[str] = set()
+
+            def fn(
+                text: str,
+                key: str | None,
+                ctx: Any = context,
+                targets: set[str] | None = targets,
+                produced: set[str] = produced,
+            ) -> str:
+                if not text or (targets is not None and text not in targets):
+                    return text
+                out = self._replace(text, key, state, ctx)
+                if out != text:
+                    produced.add(out)
+                return out
+
+            trace = map_trace(trace, fn, metadata=self.scrub_metadata)
+            if not produced:
+                break
+            targets = produced
+            context = self._prepare(sorted(produced))
+        return trace
 
     # ----------------------------------------------------------------- internals
 
