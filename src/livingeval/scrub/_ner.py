@@ -15,6 +15,7 @@ from livingeval.errors import ConfigError
 from livingeval.scrub._engine import LayerMixin, config_hash, lower_set, str_tuple
 from livingeval.scrub._entities import NER_ENTITIES, Detection
 from livingeval.scrub._modes import Mode, Placeholders
+from livingeval.scrub._names import refine_entities
 
 __all__ = ["SPACY_LABELS", "NERScrubber", "find_spacy_model", "load_spacy"]
 
@@ -197,6 +198,7 @@ class NERScrubber(LayerMixin):
         allow_patterns: Regexes of values that stay.
         scrub_metadata: Also scrub string values of ``Trace.metadata``.
         min_score: For callables that return a 4th element (a score), the minimum kept.
+        rules: Add context rules and gazetteers for people and places (default on).
 
     Example:
         >>> def toy(text):
@@ -224,6 +226,10 @@ class NERScrubber(LayerMixin):
     """Also scrub string values of ``Trace.metadata``."""
     min_score: float = 0.0
     """Minimum score for callables that return scores."""
+    rules: bool = True
+    """Sharpen the model on people and places with context rules ("my name is",
+    "Mr.", "lives in", address blocks) and bundled gazetteers of given names,
+    surnames and places (US Census, GeoNames); see ``docs/scrubbing.md``."""
 
     _ITERATE = True
 
@@ -246,6 +252,7 @@ class NERScrubber(LayerMixin):
             self.allow_patterns,
             self.scrub_metadata,
             self.min_score,
+            self.rules,
         )
         return f"ner/1:{model}:{self.mode.fingerprint}:{digest}"
 
@@ -292,15 +299,19 @@ class NERScrubber(LayerMixin):
             spans = context.spans.get(text)
         if spans is None:
             spans = self._spans(text)
-        out = []
+        found: list[tuple[int, int, str]] = []
         for span in spans:
             start, end, label = int(span[0]), int(span[1]), str(span[2])
             score = float(span[3]) if len(span) > 3 else 1.0
             entity = self.labels.get(label)
-            if entity is None or entity not in self.entities or score < self.min_score:
+            if entity is None or score < self.min_score:
                 continue
             if 0 <= start < end <= len(text):
-                out.append(
-                    Detection(entity=entity, start=start, end=end, source="ner", score=score)
-                )
-        return out
+                found.append((start, end, entity))
+        if self.rules:
+            found = refine_entities(text, found)
+        return [
+            Detection(entity=entity, start=start, end=end, source="ner")
+            for start, end, entity in found
+            if entity in self.entities
+        ]
