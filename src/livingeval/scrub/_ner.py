@@ -188,6 +188,12 @@ class NERScrubber(LayerMixin):
     entities once context changes, each text is re-checked until nothing new is found,
     so scrubbing stays idempotent.
 
+    With ``rules=True`` (default) the model's people and places are relabelled and
+    completed by context rules ("my name is", "Mr.", "lives in", address blocks) and
+    bundled gazetteers of given names, surnames and places (US Census, GeoNames).
+    A spaCy pipeline runs only its entity components, once per trace over all distinct
+    texts (``nlp.pipe``), and the spans of recently seen texts are reused.
+
     Args:
         model: See above.
         labels: Model label -> entity type (default :data:`SPACY_LABELS`); labels not in
