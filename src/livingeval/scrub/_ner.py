@@ -306,6 +306,7 @@ class NERScrubber(LayerMixin):
         if spans is None:
             spans = self._spans(text)
         found: list[tuple[int, int, str]] = []
+        scores: dict[tuple[int, int], float] = {}
         for span in spans:
             start, end, label = int(span[0]), int(span[1]), str(span[2])
             score = float(span[3]) if len(span) > 3 else 1.0
@@ -314,10 +315,17 @@ class NERScrubber(LayerMixin):
                 continue
             if 0 <= start < end <= len(text):
                 found.append((start, end, entity))
+                scores[start, end] = score
         if self.rules:
             found = refine_entities(text, found)
         return [
-            Detection(entity=entity, start=start, end=end, source="ner")
+            Detection(
+                entity=entity,
+                start=start,
+                end=end,
+                source="ner",
+                score=scores.get((start, end), 1.0),
+            )
             for start, end, entity in found
             if entity in self.entities
         ]
