@@ -22,7 +22,7 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import attrs
@@ -658,8 +658,19 @@ def refine_entities(text: str, spans: Iterable[tuple[int, int, str]]) -> list[tu
 
     ``entity`` is a livingeval type (``PERSON``, ``LOCATION``, ``ORG``). A rule span
     wins over a model span it overlaps; other model spans are relabelled when the
-    gazetteers say so.
+    gazetteers say so. Pure, so results for repeated texts are reused.
     """
+    return list(_refine(text, tuple(spans)))
+
+
+@lru_cache(maxsize=8192)
+def _refine(text: str, spans: tuple[tuple[int, int, str], ...]) -> tuple[tuple[int, int, str], ...]:
+    return tuple(_refine_uncached(text, spans))
+
+
+def _refine_uncached(
+    text: str, spans: Iterable[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
     gaz = gazetteer()
     rules = _rule_spans(text, gaz)
     out = list(rules)
