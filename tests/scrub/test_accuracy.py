@@ -55,10 +55,11 @@ def test_rule_layer_meets_the_targets_on_the_shared_file(shared_data: Path) -> N
         assert s.gold > 0
         assert s.recall >= 0.99, f"{entity} recall {s.recall:.3f}"
         assert s.precision >= 0.99, f"{entity} precision {s.precision:.3f}"
-    # Addresses: the dataset's are multi-line international Faker addresses; the rule
-    # layer only claims common one-line formats, precisely.
-    assert scores["ADDRESS"].precision >= 0.99
-    assert scores["ADDRESS"].recall >= 0.09
+    # Addresses: street lines, units, boxes and postal codes. About a fifth of the
+    # dataset's ADDRESS spans are whole multi-line blocks including the town and country,
+    # which the rule layer leaves to the NER layer (LOCATION), so recall stops near 0.7.
+    assert scores["ADDRESS"].precision >= 0.95
+    assert scores["ADDRESS"].recall >= 0.68
 
 
 def test_secrets_recall_on_well_known_formats() -> None:

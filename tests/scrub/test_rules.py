@@ -315,3 +315,9 @@ def test_existing_placeholders_are_kept_and_numbering_continues() -> None:
 def test_unicode_lowercasing_keeps_offsets() -> None:
     text = "İİİ password: hunter22 İ"
     assert RULES.scrub_text(text) == "İİİ password: <SECRET_1> İ"
+
+
+def test_url_credentials_without_digits_are_caught() -> None:
+    # Regression: the network detectors once ran only on text holding a digit.
+    text = "clone https://admin:hunter@example.com/repo"
+    assert RegexScrubber().scrub_text(text) == "clone https://<URL_CREDENTIALS_1>@example.com/repo"

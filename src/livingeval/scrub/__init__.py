@@ -6,7 +6,8 @@ Layers (each a :class:`~livingeval.protocols.Scrubber`, composable with :func:`c
   cards (Luhn), IBANs (mod-97), SSNs, IPs, MACs, URL credentials, dates of birth,
   street addresses and secrets. Fast (no model), exact, no extra needed.
 - :class:`NERScrubber`: people, organisations and places from any NER model (a spaCy
-  pipeline by name, path or object, or any callable returning spans).
+  pipeline by name, path or object, or any callable returning spans), sharpened by
+  context rules and bundled name and place gazetteers.
 - :class:`PresidioScrubber`: Microsoft Presidio's analyzer (extra ``presidio``).
 
 :func:`default_scrubber` is the recommended chain. Replacement modes:

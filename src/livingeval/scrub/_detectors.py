@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
+from livingeval.scrub._addresses import detect_addresses
 from livingeval.scrub._entities import PROTECTED, Detection
 
 __all__ = ["detect_rules", "iban_valid", "luhn_valid"]
@@ -484,12 +485,14 @@ def _grow(text: str, start: int, end: int, chars: frozenset[str]) -> tuple[int, 
     return start, end
 
 
-def _detect_network(text: str, out: list[Detection], wanted: frozenset[str]) -> None:
+def _detect_network(
+    text: str, out: list[Detection], wanted: frozenset[str], anchors: bool = True
+) -> None:
     if "URL_CREDENTIALS" in wanted and "://" in text:
         for m in _URL_CREDENTIALS.finditer(text):
             out.append(Detection(entity="URL_CREDENTIALS", start=m.start(1), end=m.end(1)))
     mac, ip = "MAC" in wanted, "IP" in wanted
-    if not (mac or ip):
+    if not (anchors and (mac or ip)):
         return
     done = -1
     for m in _NET_ANCHOR.finditer(text):
@@ -655,55 +658,9 @@ def _detect_keyword_secrets(text: str, lowered: str, out: list[Detection]) -> No
 
 # --------------------------------------------------------------------------- addresses
 
-_STREET_TYPES = (
-    r"street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|"
-    r"terrace|parkway|pkwy|square|sq|highway|hwy|way|circle|cir|crescent"
-)
-_STREET_WORDS = frozenset(_STREET_TYPES.split("|"))
-_UNIT = r"(?i:,?[ \t]*(?:apt|apartment|suite|ste|unit|flat|floor|fl|#)\.?[ \t]*[\w\-]{1,6})?"
-# "221B Baker Street, Apt 4": the scan is driven by a house number followed by a word.
-_HOUSE_NUMBER = re.compile(r"\d{1,5}+[A-Za-z]?[ \t]+[^\W\d_]")
-_ADDRESS_NUMBER_FIRST = re.compile(
-    r"\d{1,5}[A-Za-z]?(?:[ \t]+[^\W\d_][\w'.\-]*+){1,4}?[ \t]+"
-    rf"(?i:{_STREET_TYPES})\.?(?!\w){_UNIT}"
-)
-# "Hauptstraße 5", "Rue de Rivoli 12": the number comes last; run only when hinted.
-_ADDRESS_NUMBER_LAST = re.compile(
-    r"(?i)(?<!\w)(?:[^\W\d_]+(?:strasse|straße|str\.|weg|gasse|allee|platz|straat|laan|"
-    r"vej|gade|veien|vägen|katu|utca)|(?:rue|avenida|calle|via|viale|rua|ulica)"
-    r"(?:[ \t]+[^\W\d_][\w'.\-]*){1,4}?)[ \t]+\d{1,5}[a-z]?(?!\w)" + _UNIT
-)
-_NUMBER_LAST_HINTS = ("strasse", "straße", "str. ", "weg ", "gasse ", "allee ", "platz ", "straat ", "laan ", "vej ", "gade ", "veien ", "vägen ", "katu ", "utca ", "rue ", "avenida ", "calle ", "via ", "viale ", "rua ", "ulica ")  # fmt: skip
-_PO_BOX = re.compile(r"(?i)\bp\.?\s?o\.?\s+box\s+\d{1,6}")
-
-
-_STREET_HINTS = (" st", " ave", " road", " rd", " blvd", " boulevard", " lane", " ln", " dr", " court", " ct", " pl", " terrace", " parkway", " pkwy", " sq", " highway", " hwy", " way", " cir", " crescent")  # fmt: skip
-
 
 def _detect_address(text: str, lowered: str, out: list[Detection]) -> None:
-    done = -1
-    street = False
-    for hint in _STREET_HINTS:
-        if hint in lowered:
-            street = True
-            break
-    for h in _HOUSE_NUMBER.finditer(text) if street else ():
-        if h.start() < done or not _word_start(text, h.start()):
-            continue
-        # Cheap look-ahead before the full pattern: a street word within five words.
-        words = lowered[h.end() - 1 : h.end() + 80].split(None, 7)[:7]
-        if not any(w.strip(".,;:()[]\"'") in _STREET_WORDS for w in words):
-            continue
-        m = _ADDRESS_NUMBER_FIRST.match(text, h.start())
-        if m is not None:
-            out.append(Detection(entity="ADDRESS", start=m.start(), end=m.end()))
-            done = m.end()
-    if any(h in lowered for h in _NUMBER_LAST_HINTS):
-        for m in _ADDRESS_NUMBER_LAST.finditer(text):
-            out.append(Detection(entity="ADDRESS", start=m.start(), end=m.end()))
-    if "box" in lowered:
-        for m in _PO_BOX.finditer(text):
-            out.append(Detection(entity="ADDRESS", start=m.start(), end=m.end()))
+    detect_addresses(text, lowered, out)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -711,28 +668,80 @@ def _detect_address(text: str, lowered: str, out: list[Detection]) -> None:
 
 _HAS_DIGIT: Callable[[str], object] = re.compile(r"\d").search
 _SEPARATOR_GATE = re.compile(r"[_\-.][A-Za-z0-9_\-]{15}")
-_SECRET_WORDS = ("pass", "pwd", "secret", "auth", "token", "credential", "session", "signature", "key", "bearer", "-----begin")  # fmt: skip
+
+
+def _byte_table(classes: dict[str, str]) -> bytes:
+    table = bytearray(b" " * 256)
+    for chars, symbol in classes.items():
+        for ch in chars:
+            table[ord(ch)] = ord(symbol)
+    return bytes(table)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# ASCII text is mapped byte by byte (bytes.translate, C speed) to a class string in which
+# plain substring searches answer "is there a digit / an '@' / letters before check
+# digits" without a regex pass.
+_CLASS_TABLE = _byte_table({"0123456789": "0", _LETTERS: "a", "@": "@"})
+# Token characters ([A-Za-z0-9_.-]) become "x": a known secret (separator + 15 token
+# characters, or AKIA.../AIza.../eyJ... followed by more) needs a run of 16 of them.
+_TOKEN_TABLE = _byte_table({_LETTERS + "0123456789_.-": "x"})
+_TOKEN_RUN = b"x" * 16
+
+
+def _may_hold_secret_word(lowered: str) -> bool:
+    """A secret keyword (or a JSON key naming a secret) occurs in ``lowered``."""
+    return (
+        "key" in lowered
+        or "pass" in lowered
+        or "token" in lowered
+        or "secret" in lowered
+        or "auth" in lowered
+        or "pwd" in lowered
+        or "session" in lowered
+        or "credential" in lowered
+        or "signature" in lowered
+        or "bearer" in lowered
+        or "-----begin" in lowered
+        or "cookie" in lowered
+    )
 
 
 class Gates:
     """Which detectors can fire at all, decided once for a whole trace.
 
-    A trace's texts are joined and checked with a few C-speed scans; detectors whose
-    trigger never occurs are skipped for every text of the trace. Short chat messages
-    without digits, ``@`` or secret keywords then cost almost nothing.
+    A trace's texts are joined and checked with a few C-speed operations (a byte
+    translation of ASCII text, then substring searches); detectors whose trigger never
+    occurs are skipped. Short chat messages without digits, ``@``, long tokens or
+    secret keywords then cost about a microsecond. Every gate is a necessary condition
+    of its detector, so gating never changes what is found.
     """
 
-    __slots__ = ("at", "digit", "known", "lowered", "words")
+    __slots__ = ("any", "at", "digit", "digits5", "iban", "known", "lowered", "net", "words")
 
     def __init__(self, text: str) -> None:
-        self.lowered = _lower(text)
-        self.at = "@" in text
-        self.digit = _HAS_DIGIT(text) is not None
-        self.known = _SEPARATOR_GATE.search(text) is not None or any(
-            p in text for p in _NO_SEPARATOR_PREFIXES
-        )
-        lowered = self.lowered
-        self.words = any(w in lowered for w in _SECRET_WORDS)
+        lowered = self.lowered = _lower(text)
+        if text.isascii():
+            raw = text.encode("ascii")
+            classes = raw.translate(_CLASS_TABLE)
+            self.at = b"@" in classes
+            self.digit = b"0" in classes
+            self.digits5 = self.digit and classes.count(b"0") >= 5
+            self.iban = self.digit and b"aa00" in classes
+            self.known = _TOKEN_RUN in raw.translate(_TOKEN_TABLE) and _known_gate(text)
+        else:  # non-ASCII digits and letters count too: use the regexes themselves
+            self.at = "@" in text
+            self.digit = self.digits5 = self.iban = _HAS_DIGIT(text) is not None
+            self.known = _known_gate(text)
+        self.net = text.count(":") >= 2 or text.count("-") >= 3
+        self.words = _may_hold_secret_word(lowered)
+        self.any = self.at or self.digit or self.known or self.words or self.net
+
+
+def _known_gate(text: str) -> bool:
+    if _SEPARATOR_GATE.search(text) is not None:
+        return True
+    return any(prefix in text for prefix in _NO_SEPARATOR_PREFIXES)
 
 
 def _lower(text: str) -> str:
@@ -750,20 +759,30 @@ def detect_rules(text: str, wanted: frozenset[str], gates: Gates | None = None) 
     """
     if gates is None:
         gates = Gates(text)
-    lowered = gates.lowered if len(gates.lowered) == len(text) else _lower(text)
     out: list[Detection] = []
+    if not gates.any:
+        return out
+    lowered = gates.lowered if len(gates.lowered) == len(text) else _lower(text)
     if gates.at and "EMAIL" in wanted and "@" in text:
         _detect_email(text, out)
     if "SECRET" in wanted and (gates.known or gates.words):
         _detect_secrets(text, lowered, out, gates)
     if not gates.digit or _HAS_DIGIT(text) is None:
+        # URL credentials need no digit ("https://admin:hunter@host"); MACs and IPs do.
+        if gates.at and "://" in text:
+            _detect_network(text, out, wanted, anchors=False)
         return out
-    _detect_digits(text, out, wanted)
-    if "IBAN" in wanted:
+    if gates.net or (gates.at and "://" in text):
+        _detect_network(text, out, wanted, anchors=gates.net)
+    if gates.digits5:
+        _detect_digits(text, out, wanted)
+    if gates.iban and "IBAN" in wanted:
         _scan_ibans(text, out)
-    if "DATE_OF_BIRTH" in wanted and any(h in lowered for h in _DOB_HINTS):
+    if "DATE_OF_BIRTH" in wanted and (
+        "born" in lowered or "birth" in lowered or "dob" in lowered or "b. date" in lowered
+        or "b.date" in lowered or "d.o.b" in lowered
+    ):  # fmt: skip
         _detect_dob(text, out)
-    _detect_network(text, out, wanted)
     if "ADDRESS" in wanted:
         _detect_address(text, lowered, out)
     return out

@@ -25,6 +25,7 @@ from livingeval.scrub._modes import HmacTokens, Mask, Mode, Placeholders, Redact
 
 __all__ = [
     "LayerMixin",
+    "State",
     "ScrubResult",
     "TextScrubResult",
     "config_hash",
@@ -291,7 +292,7 @@ def iter_texts(trace: Trace, *, metadata: bool = False) -> Iterator[tuple[str, s
 # --------------------------------------------------------------------------- replacing
 
 
-class _State:
+class State:
     """Per-trace pseudonym table and counts (never shared between traces)."""
 
     __slots__ = ("counts", "next_number", "numbers")
@@ -414,11 +415,13 @@ class LayerMixin:
             >>> RegexScrubber().scrub_text_with_report("a@b.io or c@d.io").counts
             {'EMAIL': 2}
         """
-        state = _State()
-        state.seed(text)
         pairs: list[tuple[str | None, str]] = []
         _lean(text, pairs)
         context = self._prepare([t for _, t in pairs])
+        if self._clean(context, pairs):
+            return TextScrubResult(text=text)
+        state = State()
+        state.seed(text)
         out = _map_json_or_text(text, lambda t, key: self._scrub_one(t, key, state, context))
         return TextScrubResult(text=out, counts=dict(state.counts))
 
@@ -444,16 +447,52 @@ class LayerMixin:
         context = self._prepare(texts)
         if self._clean(context, pairs):  # nothing to replace: skip rebuilding the trace
             return ScrubResult(trace=attrs.evolve(trace, scrubbed_by=self.fingerprint))
-        state = _State()
+        state = State()
         for text in texts:
             state.seed(text)
 
-        def fn(text: str, key: str | None) -> str:
-            return self._scrub_one(text, key, state, context)
+        if not self._ITERATE:
 
-        scrubbed = map_trace(trace, fn, metadata=self.scrub_metadata)
+            def fn(text: str, key: str | None) -> str:
+                return self._scrub_one(text, key, state, context) if text else text
+
+            scrubbed = map_trace(trace, fn, metadata=self.scrub_metadata)
+        else:
+            scrubbed = self._scrub_rounds(trace, state, context)
         scrubbed = attrs.evolve(scrubbed, scrubbed_by=self.fingerprint)
         return ScrubResult(trace=scrubbed, counts=dict(state.counts))
+
+    def _scrub_rounds(self, trace: Trace, state: State, context: Any) -> Trace:
+        """Scrub, then re-check changed texts until nothing new is found (at most 3 more).
+
+        A statistical model sees different context once values are replaced. Each round
+        prepares all of the trace's changed texts at once (one batched model call), so
+        re-checking costs one call per round, not one per text.
+        """
+        targets: set[str] | None = None  # None: every text (first round)
+        for _ in range(4):
+            produced: set[str] = set()
+
+            def fn(
+                text: str,
+                key: str | None,
+                ctx: Any = context,
+                targets: set[str] | None = targets,
+                produced: set[str] = produced,
+            ) -> str:
+                if not text or (targets is not None and text not in targets):
+                    return text
+                out = self._replace(text, key, state, ctx)
+                if out != text:
+                    produced.add(out)
+                return out
+
+            trace = map_trace(trace, fn, metadata=self.scrub_metadata)
+            if not produced:
+                break
+            targets = produced
+            context = self._prepare(sorted(produced))
+        return trace
 
     # ----------------------------------------------------------------- internals
 
@@ -474,7 +513,7 @@ class LayerMixin:
             merged = [d for d in merged if not self._allowed(text[d.start : d.end])]
         return merged
 
-    def _replace(self, text: str, key: str | None, state: _State, context: Any) -> str:
+    def _replace(self, text: str, key: str | None, state: State, context: Any) -> str:
         detections = self._final_detections(text, key, context)
         if not detections:
             return text
@@ -488,7 +527,7 @@ class LayerMixin:
         pieces.append(text[last:])
         return "".join(pieces)
 
-    def _scrub_one(self, text: str, key: str | None, state: _State, context: Any) -> str:
+    def _scrub_one(self, text: str, key: str | None, state: State, context: Any) -> str:
         if not text:
             return text
         out = self._replace(text, key, state, context)

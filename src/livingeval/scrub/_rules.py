@@ -10,8 +10,15 @@ from typing import Any
 import attrs
 
 from livingeval.errors import ConfigError
-from livingeval.scrub._detectors import SECRET_KEY_NAMES, detect_rules
-from livingeval.scrub._engine import LayerMixin, config_hash, is_protected, lower_set, str_tuple
+from livingeval.scrub._detectors import SECRET_KEY_NAMES, Gates, detect_rules
+from livingeval.scrub._engine import (
+    LayerMixin,
+    State,
+    config_hash,
+    is_protected,
+    lower_set,
+    str_tuple,
+)
 from livingeval.scrub._entities import RULE_ENTITIES, Detection, check_entity_name
 from livingeval.scrub._modes import Mode, Placeholders
 
@@ -219,6 +226,30 @@ class RegexScrubber(LayerMixin):
                 and any(key is not None and SECRET_KEY_NAMES.search(key) for key, _ in pairs)
             )
         )
+
+    def scrub_text(self, text: str) -> str:
+        """Return ``text`` with personal data replaced (numbering starts at 1).
+
+        Text that is a JSON object or array is scrubbed like tool arguments: string
+        values only, so it stays valid JSON.
+
+        Example:
+            >>> RegexScrubber().scrub_text("call +1 415 555 0100")
+            'call <PHONE_1>'
+        """
+        if self.patterns or text.lstrip()[:1] in ("{", "["):
+            return self.scrub_text_with_report(text).text
+        # Plain text, built-in detectors only: one gate computation, one detector pass,
+        # and no per-call bookkeeping when nothing is found (most texts).
+        gates = Gates(text)
+        if not gates.any:
+            return text
+        found = detect_rules(text, self.entities, gates)
+        if not found:
+            return text
+        state = State()
+        state.seed(text)
+        return self._scrub_one(text, None, state, _Joint(per_text={text: found}))
 
     def _detect(self, text: str, key: str | None, context: Any = None) -> list[Detection]:
         if isinstance(context, _Joint):
