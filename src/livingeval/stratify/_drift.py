@@ -160,7 +160,7 @@ def detect_drift(
     alpha: float = 0.01,
     noise_jump: float = 0.05,
     min_emerging_share: float = 0.01,
-    emerging_ratio: float = 2.0,
+    emerging_ratio: float = 5.0,
     emerging_min_cluster_size: int | None = None,
     seed: Seed = 0,
 ) -> DriftReport:
@@ -199,7 +199,9 @@ def detect_drift(
         noise_jump: Rise of the unassigned share (absolute) that alerts.
         min_emerging_share: Share of the new window an emerging cluster needs to alert.
         emerging_ratio: How many times its reference share a group's new share must be
-            to count as emerging.
+            to count as emerging (5: at least four fifths of that traffic is new). A
+            known intent that merely grew x2-x4 shows up as a shift of its cluster
+            instead.
         emerging_min_cluster_size: ``min_cluster_size`` for emerging groups (default:
             the reference stratifier's).
         seed: Seed for clustering the unassigned traces.
