@@ -167,7 +167,7 @@ def test_held_out_intents_emerge_with_their_traces(corpus: Corpus) -> None:
         assert set(group.representatives.tolist()) <= set(group.members.tolist())
         assert group.share >= 5 * group.reference_share
         named.add(Counter(corpus.labels[new][group.members].tolist()).most_common(1)[0][0])
-    assert len(named & set(HELD_OUT)) >= 3, named  # measured: 4 of 5 (seed 0)
+    assert len(named & set(HELD_OUT)) >= 3, named  # measured: 3 of 5 (seeds 0 and 1)
     assert report.unassigned_share > report.reference_unassigned_share
 
 
