@@ -808,7 +808,12 @@ def _drift(
     ids, counts = np.unique(assigned, return_counts=True)
     shares = {int(i): float(c) / len(assigned) for i, c in zip(ids, counts, strict=True)}
     reference = stratifier.fit(previous_vectors)
-    report = detect_drift(reference, vectors, seed=config.seed)  # type: ignore[arg-type]
+    report = detect_drift(
+        reference,  # type: ignore[arg-type]
+        vectors,
+        reference_vectors=previous_vectors,
+        seed=config.seed,
+    )
     summary: dict[str, Any] = {
         "reference_size": report.reference_size,
         "new_size": report.new_size,

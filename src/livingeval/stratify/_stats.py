@@ -7,7 +7,14 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["chi2_sf", "holm", "js_divergence", "two_proportion_p"]
+__all__ = [
+    "benjamini_hochberg",
+    "chi2_sf",
+    "holm",
+    "js_divergence",
+    "one_sided_increase_p",
+    "two_proportion_p",
+]
 
 
 def _gammq(a: float, x: float) -> float:
@@ -62,6 +69,33 @@ def two_proportion_p(count_a: int, n_a: int, count_b: int, n_b: int) -> float:
         return 1.0
     z = (count_b / n_b - count_a / n_a) / math.sqrt(var)
     return math.erfc(abs(z) / math.sqrt(2.0))
+
+
+def one_sided_increase_p(count_a: int, n_a: int, count_b: int, n_b: int) -> float:
+    """One-sided p-value that ``count_b / n_b`` exceeds ``count_a / n_a`` (pooled z-test)."""
+    two_sided = two_proportion_p(count_a, n_a, count_b, n_b)
+    if n_a == 0 or n_b == 0:
+        return 1.0
+    rose = count_b / n_b > count_a / n_a
+    return two_sided / 2.0 if rose else 1.0 - two_sided / 2.0
+
+
+def benjamini_hochberg(p_values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Benjamini-Hochberg adjusted p-values (false discovery rate).
+
+    Rejecting where the adjusted value is below ``alpha`` controls the false discovery
+    rate at ``alpha``; when nothing changed at all (every null true) that is also the
+    chance of any false rejection.
+    """
+    m = p_values.size
+    order = np.argsort(p_values, kind="stable")
+    adjusted = np.empty(m, dtype=np.float64)
+    running = 1.0
+    for rank in range(m - 1, -1, -1):
+        i = order[rank]
+        running = min(running, float(p_values[i]) * m / (rank + 1))
+        adjusted[i] = running
+    return adjusted
 
 
 def holm(p_values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
