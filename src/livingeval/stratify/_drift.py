@@ -159,7 +159,7 @@ def detect_drift(
     min_absolute_shift: float = 0.005,
     alpha: float = 0.01,
     noise_jump: float = 0.05,
-    min_emerging_share: float = 0.01,
+    min_emerging_share: float = 0.005,
     emerging_ratio: float = 5.0,
     emerging_min_cluster_size: int | None = None,
     seed: Seed = 0,
