@@ -209,11 +209,18 @@ def _narrate(say: TextIO, static: Results, living: Results, report: Path) -> Non
     for reason in living.decision.reasons[:6]:
         say.write(f"  - {reason}\n")
     for c in sorted(living.clusters, key=lambda c: c.delta if c.delta is not None else 0.0):
-        if c.flagged or (c.delta is not None and c.delta < -0.02):
-            failures = ", ".join(f"{k} x{v}" for k, v in sorted(c.failure_counts.items())) or "-"
+        failures = ", ".join(f"{k} x{v}" for k, v in sorted(c.failure_counts.items()))
+        if c.flagged or failures:
+            label = "regressed" if c.flagged else "tool-call failures in"
             say.write(
-                f"  regressed: cluster #{c.cluster} '{c.name}' ({c.share:.0%} of traffic): "
-                f"delta {c.delta:+.3f}; candidate failures: {failures}\n"
+                f"  {label}: cluster #{c.cluster} '{c.name}' ({c.share:.0%} of traffic): "
+                f"delta {c.delta if c.delta is not None else 0.0:+.3f}; candidate failures: "
+                f"{failures or '-'}\n"
+            )
+        elif c.delta is not None and c.delta < -0.02:
+            say.write(
+                f"  not significant: cluster #{c.cluster} '{c.name}' ({c.share:.0%} of traffic): "
+                f"delta {c.delta:+.3f} on {c.sampled} items, within the gate's intervals\n"
             )
     stats = living.statistics
     say.write(
