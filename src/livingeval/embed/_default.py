@@ -12,7 +12,8 @@ def default_embedder() -> Embedder:
     """Return the offline default :class:`~livingeval.protocols.Embedder`.
 
     Today this is :class:`StaticEmbedder` with its bundled table: static token vectors
-    distilled once from ``all-MiniLM-L6-v2`` and shipped inside livingeval (about 4 MB),
+    distilled once from ``all-MiniLM-L6-v2`` on a generic corpus (no intent data) and
+    shipped inside livingeval (about 7 MB),
     so it needs no model download and no network, runs at tens of thousands of texts per
     second on one core, and is deterministic and batch-independent. The choice may change
     between releases as measurements improve; pin ``StaticEmbedder()`` (and its

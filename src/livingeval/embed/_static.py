@@ -20,7 +20,7 @@ from livingeval.errors import ConfigError
 
 __all__ = ["StaticEmbedder", "StaticTable", "load_table"]
 
-BUNDLED = "minilm-static-v1"
+BUNDLED = "minilm-static-v2"
 """Name of the table shipped inside livingeval (``embed/_data/<name>.npz``)."""
 
 
@@ -92,13 +92,15 @@ def _check_batch_size(instance: object, attribute: attrs.Attribute[int], value: 
 class StaticEmbedder:
     """Embed texts as the weighted mean of static token vectors distilled from MiniLM.
 
-    The bundled table (a few MB, shipped inside livingeval, so nothing is downloaded)
-    holds one vector per token of the ``all-MiniLM-L6-v2`` WordPiece vocabulary. Texts are
-    tokenised exactly as MiniLM does (a pure-Python BERT tokenizer, no ``tokenizers``
-    package), token vectors (already scaled by a frequency weight, so "the" and "my"
-    count little) are summed and the sum is L2-normalised. No context, no attention:
-    tens of thousands of texts per second on one core, at some cost in quality against
-    the transformer itself (see ``docs/embedding.md`` for measured figures).
+    The bundled table (about 7 MB, shipped inside livingeval, so nothing is downloaded)
+    holds one 256-column vector per token of the ``all-MiniLM-L6-v2`` WordPiece
+    vocabulary: MiniLM's output state for that token averaged over its occurrences in a
+    generic corpus (task-agnostic: no intent data), scaled by a frequency weight so
+    "the" and "my" count little. Texts are tokenised exactly as MiniLM does (a
+    pure-Python BERT tokenizer, no ``tokenizers`` package), token vectors are summed and
+    the sum is L2-normalised. No attention at run time: tens of thousands of texts per
+    second on one core, at some cost in quality against the transformer itself (see
+    ``docs/embedding.md`` for measured figures).
 
     Args:
         table: Path of a table file, or ``None`` for the bundled table.
