@@ -96,9 +96,7 @@ def main() -> None:
         f"({count:,} traces in {elapsed:.2f} s), {count / cpu:,.0f} traces/s of CPU; "
         f"peak RSS {peak:,.0f} MB (before streaming {rss_before:,.0f} MB)"
     )
-    print(
-        f"reference, orjson.loads of every line and nothing else: {parsed / floor:,.0f} lines/s"
-    )
+    print(f"reference, orjson.loads of every line and nothing else: {parsed / floor:,.0f} lines/s")
     print(f"load average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print("targets: >= 100,000 traces/s, peak RSS < 300 MB")
 
