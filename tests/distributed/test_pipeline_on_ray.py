@@ -21,6 +21,7 @@ from livingeval._json import dumps, trace_to_obj
 from livingeval.config import EvalConfig
 from livingeval.demo import candidate_answer, generate_window, offline_judge_rule
 from livingeval.distributed import RayExecutor, ShardedTraceSource
+from livingeval.errors import LivingEvalWarning
 from livingeval.judge import (
     ChatRequest,
     ChatSession,
@@ -29,6 +30,8 @@ from livingeval.judge import (
     PairwiseJudge,
     Price,
     PriceTable,
+    Route,
+    RoutedJudge,
 )
 from livingeval.pipeline import InProcessExecutor, evaluate_sync
 from livingeval.protocols import Executor
@@ -149,6 +152,52 @@ def test_one_rate_limit_for_all_workers(ray_address: str, tmp_path: Path) -> Non
     assert server.peak_rate(2.0) <= 2 * per_second + 3
     # The limit was what paced the run: the requests are spread at the limit's rate.
     assert arrivals[-1] - arrivals[0] >= 0.9 * (len(arrivals) - 1) / per_second
+
+
+def test_one_rate_limit_per_route_for_all_workers(ray_address: str, tmp_path: Path) -> None:
+    """A routed judge: each route keeps its own limit, shared by every worker."""
+    per_second = 40
+    rule = offline_judge_rule(seed=5)
+    with LoopbackServer(rule=rule) as primary, LoopbackServer(rule=rule) as spare:
+        routed = RoutedJudge(
+            routes=(
+                Route(
+                    model=OpenAICompatibleJudge(
+                        base_url=primary.url,
+                        model="offline",
+                        api_key="",
+                        requests_per_minute=per_second * 60,
+                    ),
+                    cost_per_call_usd=0.001,
+                ),
+                Route(
+                    model=OpenAICompatibleJudge(base_url=spare.url, model="spare", api_key=""),
+                    cost_per_call_usd=0.002,
+                ),
+            )
+        )
+        results = _run(
+            RayExecutor(address=ray_address), primary, tmp_path, model=routed, sample_size=40
+        )
+        arrivals = sorted(primary.arrivals)
+    # The cheaper route served every call (no errors, so no failover) ...
+    assert spare.counts["replied"] == 0
+    assert results.statistics["judge_calls"] == len(arrivals) >= 60
+    # ... at its own limit for all workers together (a limit per worker would show ~160).
+    assert primary.peak_rate(2.0) <= 2 * per_second + 3
+    assert arrivals[-1] - arrivals[0] >= 0.9 * (len(arrivals) - 1) / per_second
+
+
+def test_the_self_preference_warning_reaches_the_driver(ray_address: str) -> None:
+    judge = PairwiseJudge(
+        OpenAICompatibleJudge(base_url="http://127.0.0.1:9/v1", model="gpt-4o", api_key=""),
+        candidate_model="gpt-4o-mini-finetune",
+    )
+    with (
+        pytest.warns(LivingEvalWarning, match="self-preference"),
+        RayExecutor(address=ray_address).share(judge) as shared,
+    ):
+        assert shared.candidate_model == judge.candidate_model
 
 
 def test_one_budget_for_all_workers(ray_address: str, tmp_path: Path) -> None:

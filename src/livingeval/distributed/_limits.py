@@ -7,6 +7,7 @@ actor per judge, on the driver's node, that
 * hands out request permits (a GCRA schedule: permits spaced ``60 / requests_per_minute``
   seconds apart, tokens likewise; halved on every HTTP 429, as the in-process
   :class:`~livingeval._http.RateLimiter` does) and refuses them once the budget is spent;
+  a :class:`~livingeval.judge.RoutedJudge` gets one permit book per route (provider);
 * keeps the spend, charged by every worker after every call;
 * fronts the judgment cache's SQLite file, so every worker reads and writes the same votes.
 
@@ -35,6 +36,7 @@ from livingeval.judge import (
     Completion,
     JudgmentCache,
     PairwiseJudge,
+    RoutedJudge,
 )
 from livingeval.judge._cache import VoteRow
 from livingeval.replay import CachedResponder
@@ -133,41 +135,50 @@ class PermitBook:
 
 
 class _JudgeService:
-    """The actor behind one shared judge: permits, spend and the judgment cache."""
+    """The actor behind one shared judge: permits, spend and the judgment cache.
+
+    ``limits`` maps a limiter key (one per provider: ``""`` for a single judge model, the
+    route's identity for each route of a :class:`~livingeval.judge.RoutedJudge`) to its
+    ``(requests_per_minute, tokens_per_minute)``; each key has its own permit book.
+    """
 
     def __init__(
         self,
         *,
         cache_path: str | None,
-        requests_per_minute: float | None,
-        tokens_per_minute: float | None,
+        limits: dict[str, tuple[float | None, float | None]],
         burst_seconds: float,
         budget_usd: float | None,
     ) -> None:
         self.cache = JudgmentCache(cache_path) if cache_path is not None else None
-        self.book = PermitBook(
-            requests_per_minute=requests_per_minute,
-            tokens_per_minute=tokens_per_minute,
-            burst_seconds=burst_seconds,
-        )
+        self.books = {
+            key: PermitBook(
+                requests_per_minute=rpm, tokens_per_minute=tpm, burst_seconds=burst_seconds
+            )
+            for key, (rpm, tpm) in limits.items()
+        }
+        self.unlimited = PermitBook()
         self.budget = budget_usd
         self.spent = 0.0
         self.throttled = 0
 
-    def reserve(self, tokens: int) -> float | str:
+    def _book(self, key: str) -> PermitBook:
+        return self.books.get(key, self.unlimited)
+
+    def reserve(self, tokens: int, key: str = "") -> float | str:
         if self.budget is not None and self.spent >= self.budget:
             return (
                 f"spent ${self.spent:.4f} of budget_usd={self.budget} (shared by every worker); "
                 "no more calls. Raise the budget or shrink the sample with fit_to_budget()"
             )
-        return self.book.reserve(time.monotonic(), tokens)
+        return self._book(key).reserve(time.monotonic(), tokens)
 
-    def on_throttled(self) -> None:
+    def on_throttled(self, key: str = "") -> None:
         self.throttled += 1
-        self.book.on_throttled()
+        self._book(key).on_throttled()
 
-    def on_success(self) -> None:
-        self.book.on_success()
+    def on_success(self, key: str = "") -> None:
+        self._book(key).on_success()
 
     def charge(self, usd: float) -> None:
         self.spent += usd
@@ -184,11 +195,20 @@ class _JudgeService:
             self.cache.put_rows(rows)
 
     def statistics(self) -> dict[str, Any]:
+        books = [*self.books.values(), self.unlimited]
         return {
-            "permits": self.book.granted,
-            "waited_seconds": round(self.book.waited, 3),
+            "permits": sum(b.granted for b in books),
+            "waited_seconds": round(sum(b.waited for b in books), 3),
             "throttled": self.throttled,
-            "factor": self.book.factor,
+            "factor": min(b.factor for b in books),
+            "per_provider": {
+                key: {
+                    "permits": b.granted,
+                    "waited_seconds": round(b.waited, 3),
+                    "factor": b.factor,
+                }
+                for key, b in self.books.items()
+            },
             "spent_usd": self.spent,
             "cache_hits": self.cache.hits if self.cache is not None else 0,
             "cache_writes": self.cache.writes if self.cache is not None else 0,
@@ -212,10 +232,12 @@ class RemoteLimiter:
     """The :class:`_JudgeService` actor handle."""
     limited: bool
     """Whether a rate limit is configured (else ``acquire`` only checks the budget)."""
+    key: str = ""
+    """Which of the actor's permit books this provider draws from (one per provider)."""
 
     async def acquire(self, tokens: int = 0) -> None:
         """Wait for a permit from the actor."""
-        answer = await self.actor.reserve.remote(tokens)
+        answer = await self.actor.reserve.remote(tokens, self.key)
         if isinstance(answer, str):
             raise BudgetExceededError(answer)
         if answer > 0:
@@ -224,12 +246,12 @@ class RemoteLimiter:
     def on_throttled(self) -> None:
         """Tell the actor about an HTTP 429 (every worker slows down)."""
         if self.limited:
-            self.actor.on_throttled.remote()
+            self.actor.on_throttled.remote(self.key)
 
     def on_success(self) -> None:
         """Tell the actor about a success."""
         if self.limited:
-            self.actor.on_success.remote()
+            self.actor.on_success.remote(self.key)
 
 
 @attrs.frozen
@@ -320,28 +342,58 @@ def _service(ray: ModuleType, **kwargs: Any) -> Any:
     return cls.remote(**kwargs)
 
 
-def _shared_judge(ray: ModuleType, judge: PairwiseJudge) -> tuple[PairwiseJudge, Any]:
-    model: Any = judge.model
-    rpm = getattr(model, "requests_per_minute", None)
-    tpm = getattr(model, "tokens_per_minute", None)
+def _limits_of(model: Any) -> tuple[bool, tuple[float | None, float | None] | None]:
+    """Whether ``model`` takes a limiter, and its ``(rpm, tpm)`` when it has a rate limit."""
     limitable = attrs.has(type(model)) and any(
         a.name == "limiter" for a in attrs.fields(type(model))
     )
-    limited = limitable and (rpm is not None or tpm is not None)
+    rpm = getattr(model, "requests_per_minute", None)
+    tpm = getattr(model, "tokens_per_minute", None)
+    return limitable, ((rpm, tpm) if limitable and (rpm is not None or tpm is not None) else None)
+
+
+def _with_remote_limiter(model: Any, actor: Any, key: str, budgeted: bool) -> Any:
+    limitable, limit = _limits_of(model)
+    if limitable and (limit is not None or budgeted):
+        return attrs.evolve(model, limiter=RemoteLimiter(actor, limit is not None, key))
+    return model
+
+
+def _shared_judge(ray: ModuleType, judge: PairwiseJudge) -> tuple[PairwiseJudge, Any]:
+    model: Any = judge.model
+    budgeted = judge.budget_usd is not None
+    # One permit book per provider: the single model's under "", each route's under its
+    # identity, so N workers share each provider's limit.
+    providers = (
+        {route.model.identity: route.model for route in model.routes}
+        if isinstance(model, RoutedJudge)
+        else {"": model}
+    )
+    limits = {key: limit for key, m in providers.items() if (limit := _limits_of(m)[1]) is not None}
     cache_path = (
         os.path.abspath(os.fspath(judge.cache_path)) if judge.cache_path is not None else None
     )
     actor = _service(
         ray,
         cache_path=cache_path,
-        requests_per_minute=rpm if limited else None,
-        tokens_per_minute=tpm if limited else None,
+        limits=limits,
         burst_seconds=0.0,
         budget_usd=judge.budget_usd,
     )
-    if limitable and (limited or judge.budget_usd is not None):
-        model = attrs.evolve(model, limiter=RemoteLimiter(actor, limited))
-    if judge.budget_usd is not None:
+    if isinstance(model, RoutedJudge):
+        model = attrs.evolve(
+            model,
+            routes=tuple(
+                attrs.evolve(
+                    route,
+                    model=_with_remote_limiter(route.model, actor, route.model.identity, budgeted),
+                )
+                for route in model.routes
+            ),
+        )
+    else:
+        model = _with_remote_limiter(model, actor, "", budgeted)
+    if budgeted:
         model = _ChargingModel(model, actor)
     shared = attrs.evolve(
         judge,
@@ -364,6 +416,8 @@ def share_component(ray: ModuleType, component: _T) -> Iterator[_T]:
     anything else is returned unchanged. The actor is stopped on exit.
     """
     if isinstance(component, PairwiseJudge):
+        # Workers' warnings end up in their logs: warn here, where the user sees it.
+        component._warn_self_preference()
         shared, actor = _shared_judge(ray, component)
         try:
             yield cast("_T", shared)
@@ -382,6 +436,9 @@ def service_statistics(ray: ModuleType, judge: PairwiseJudge) -> dict[str, Any] 
     """The shared actor's counters for a judge made by :func:`share_component`, if any."""
     model = judge.model
     actor = getattr(model, "actor", None) or getattr(getattr(model, "limiter", None), "actor", None)
+    if actor is None and isinstance(model, RoutedJudge):
+        for route in model.routes:
+            actor = actor or getattr(getattr(route.model, "limiter", None), "actor", None)
     if actor is None and isinstance(judge.cache, RemoteVoteStore):
         actor = judge.cache.actor
     if actor is None:
