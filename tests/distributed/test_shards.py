@@ -150,3 +150,51 @@ def test_the_sharded_sample_is_the_one_the_whole_window_gives(tmp_path: Path) ->
     assert window.sampled[0] == next(t for t in everything if t.id == whole.trace_ids[0])
     assert sum(window.populations.values()) == len(TRACES)
     assert len(window.fit_traces) == 150
+
+
+class _CountingExecutor(InProcessExecutor):
+    """In-process, recording each ``map`` call's stage and number of chunks."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def map(self, fn, chunks):  # type: ignore[no-untyped-def]
+        self.calls.append((type(fn).__name__, len(chunks)))
+        return super().map(fn, chunks)
+
+
+def test_the_driver_folds_shard_results_a_wave_at_a_time(tmp_path: Path) -> None:
+    """With 12 shards and one worker, neither pass over every shard hands the driver more
+    than 4 shards' results at once (the fetch of the sampled traces is bounded by the
+    sample), and the fit sample is the one a single call over all shards gives."""
+    source = ShardedTraceSource(_write(tmp_path / "s", TRACES, 12))
+    kwargs = {
+        "scrubber": FAST,
+        "embedder": default_embedder(),
+        "stratifier": HDBSCANStratifier(reduction="pca", min_cluster_size=5, seed=0),
+        "view": TraceView.LAST_USER_TURN,
+        "size": 40,
+        "seed": 1,
+        "noise_weight": 0.2,
+        "min_per_stratum": 1,
+        "cap_key": None,
+        "max_group_share": None,
+        "fit_size": 100,
+    }
+    counting = _CountingExecutor()
+    window = sample_window(source, executor=counting, **kwargs)  # type: ignore[arg-type]
+    waves = [
+        (stage, n) for stage, n in counting.calls if stage in ("_SampleShard", "_SummariseShard")
+    ]
+    assert waves == [("_SampleShard", 4)] * 3 + [("_SummariseShard", 4)] * 3, counting.calls
+    # Folding in waves picks the same fit sample and sample as one call over every shard.
+    whole = stratify_shards(
+        source,
+        executor=InProcessExecutor(),
+        scrubber=FAST,
+        stratifier=HDBSCANStratifier(reduction="pca", min_cluster_size=5, seed=0),
+        fit_size=100,
+        seed=1,
+    )
+    assert tuple(t.id for t in window.fit_traces) == whole.fit_ids
+    assert window.total == len(TRACES)

@@ -12,10 +12,10 @@ import hashlib
 import heapq
 import os
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import numpy as np
@@ -31,6 +31,9 @@ from livingeval.stratify import HDBSCANStratifier, Sample, stratified_sample
 from livingeval.stratify._sampling import _hash_keys
 
 __all__ = ["ShardedStrata", "ShardedTraceSource", "stratify_shards"]
+
+_J = TypeVar("_J")
+_R = TypeVar("_R")
 
 _SUFFIXES = (".jsonl", ".jsonl.gz", ".json.gz", ".gz")
 
@@ -123,6 +126,63 @@ def _open(
 def _key(seed: int, trace_id: str) -> int:
     digest = hashlib.blake2b(trace_id.encode(), digest_size=8, key=seed.to_bytes(8, "little"))
     return int.from_bytes(digest.digest(), "little")
+
+
+def _wave_size(executor: Executor) -> int:
+    """Shards per ``map`` call: enough to keep every worker busy, few enough to fold often."""
+    return max(2, 4 * int(getattr(executor, "parallelism", 1)))
+
+
+def _map_in_waves(executor: Executor, fn: Callable[[_J], _R], jobs: Sequence[_J]) -> Iterator[_R]:
+    """``executor.map(fn, jobs)`` a wave of shards at a time, results in job order.
+
+    The caller folds each result into a bounded summary as it comes, so the driver holds
+    one wave's results at most, never one result per shard of the whole window.
+    """
+    step = _wave_size(executor)
+    for start in range(0, len(jobs), step):
+        yield from executor.map(fn, jobs[start : start + step])
+
+
+class _FitSample:
+    """The driver's fold of pass 1: the ``size`` smallest ``(key, id)`` over all shards."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.total = 0
+        self._seen = 0
+        # A max-heap on (key, id, arrival): the arrival breaks ties between duplicate ids.
+        self._heap: list[tuple[int, _Reversed, int, Trace]] = []
+
+    def add(self, result: tuple[int, list[tuple[int, Trace]]]) -> None:
+        """Fold one shard's count and candidates in."""
+        count, part = result
+        self.total += count
+        for key, trace in part:
+            self._seen += 1
+            item = (-key, _Reversed(trace.id), -self._seen, trace)
+            if len(self._heap) < self.size:
+                heapq.heappush(self._heap, item)
+            elif item[:3] > self._heap[0][:3]:
+                heapq.heapreplace(self._heap, item)
+
+    def traces(self) -> list[Trace]:
+        """The chosen traces by ascending ``(key, id)``."""
+        ordered = sorted(self._heap, key=lambda it: (-it[0], it[1].value, -it[2]))
+        return [it[3] for it in ordered]
+
+
+@attrs.frozen(order=False)
+class _Reversed:
+    """A string that sorts in reverse, for max-heaps on ``(key, id)``."""
+
+    value: str
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return self.value > other.value
+
+    def __gt__(self, other: _Reversed) -> bool:
+        return self.value < other.value
 
 
 @attrs.frozen
@@ -257,14 +317,12 @@ def stratify_shards(
     view = TraceView(view)
     paths = [str(p) for p in source.shards]
 
-    sampled = executor.map(
-        _SampleShard(fit_size, seed, source.lenient, source.window, source.now), paths
-    )
-    chosen = heapq.nsmallest(
-        fit_size, (kt for _, part in sampled for kt in part), key=lambda kt: (kt[0], kt[1].id)
-    )
-    del sampled
-    fit_traces = [scrubber.scrub(trace) for _, trace in chosen]
+    fit = _FitSample(fit_size)
+    for result in _map_in_waves(
+        executor, _SampleShard(fit_size, seed, source.lenient, source.window, source.now), paths
+    ):
+        fit.add(result)
+    fit_traces = [scrubber.scrub(trace) for trace in fit.traces()]
     fit_vectors = embed_traces(embedder, fit_traces, view=view)
     strata = stratifier.fit(fit_vectors)
 
@@ -454,62 +512,60 @@ def sample_window(
     sample; never the window.
     """
     paths = [str(p) for p in source.shards]
-    sampled = executor.map(
-        _SampleShard(fit_size, seed, source.lenient, source.window, source.now), paths
-    )
-    total = sum(count for count, _ in sampled)
+    fit = _FitSample(fit_size)
+    for result in _map_in_waves(
+        executor, _SampleShard(fit_size, seed, source.lenient, source.window, source.now), paths
+    ):
+        fit.add(result)
+    total = fit.total
     if total == 0:
         raise ConfigError(
             f"the {len(paths)} shards hold no traces; check the files and the time window "
             f"(window={source.window})",
             field="source",
         )
-    chosen = heapq.nsmallest(
-        fit_size, (kt for _, part in sampled for kt in part), key=lambda kt: (kt[0], kt[1].id)
-    )
-    del sampled
-    fit_raw = [trace for _, trace in chosen]
+    fit_raw = fit.traces()
+    del fit
     parts = executor.map(
         _ScrubEmbed(scrubber, embedder, view),
         [fit_raw[i : i + chunk_size] for i in range(0, len(fit_raw), chunk_size)],
     )
-    del chosen, fit_raw
+    del fit_raw
     fit_traces = tuple(t for part, _ in parts for t in part)
     fit_vectors = np.concatenate([v for _, v in parts], axis=0).astype(np.float32, copy=False)
     del parts
     strata = stratifier.fit(fit_vectors)
 
     cap = cap_key if max_group_share is not None else None
-    summaries = executor.map(
-        _SummariseShard(
-            scrubber,
-            embedder,
-            view,
-            strata,
-            size,
-            seed,
-            cap,
-            source.lenient,
-            source.window,
-            source.now,
-            batch=chunk_size,
-        ),
-        list(enumerate(paths)),
+    summarise = _SummariseShard(
+        scrubber,
+        embedder,
+        view,
+        strata,
+        size,
+        seed,
+        cap,
+        source.lenient,
+        source.window,
+        source.now,
+        batch=chunk_size,
     )
     cells: dict[tuple[int, str], int] = defaultdict(int)
-    per_cell: dict[tuple[int, str], list[_Candidate]] = defaultdict(list)
-    for summary in summaries:
+    # Per cell, the ``size`` candidates with the smallest (key, shard, row), as a max-heap:
+    # folded wave by wave, so the driver never holds more than that plus one wave.
+    per_cell: dict[tuple[int, str], list[tuple[int, int, int, _Candidate]]] = defaultdict(list)
+    for summary in _map_in_waves(executor, summarise, list(enumerate(paths))):
         for cell, count in summary.cells.items():
             cells[cell] += count
-        for candidate in summary.candidates:
-            per_cell[(candidate.label, candidate.group)].append(candidate)
-    del summaries
+        for c in summary.candidates:
+            heap = per_cell[(c.label, c.group)]
+            item = (-c.key, -c.shard, -c.row, c)
+            if len(heap) < size:
+                heapq.heappush(heap, item)
+            elif item[:3] > heap[0][:3]:
+                heapq.heapreplace(heap, item)
     candidates = sorted(
-        (
-            c
-            for group in per_cell.values()
-            for c in heapq.nsmallest(size, group, key=lambda c: (c.key, c.shard, c.row))
-        ),
+        (item[3] for heap in per_cell.values() for item in heap),
         key=lambda c: (c.shard, c.row),
     )
     del per_cell
