@@ -5,7 +5,8 @@
 - intents boosted x4 in the new window show up as shifted, and every rising alert is
   traffic of a boosted intent;
 - intents held out of the reference and present in the new window show up as emerging,
-  with their traces.
+  with their traces, whether or not a reference cluster absorbs them (a hand-picked set
+  and a set drawn by a seeded RNG).
 
 Plus property tests of the statistics behind the report.
 """
@@ -83,7 +84,7 @@ def test_windows_from_the_same_distribution_raise_no_alarm(
         strata, corpus.vectors[new], reference_vectors=corpus.vectors[reference], seed=0
     )
     assert (report.reference_size, report.new_size) == sizes
-    assert report.emerging_basis == "reference_unassigned"
+    assert report.emerging_basis == "reference_window"
     assert report.alerts == ()
     assert report.shifted == ()
     assert not any(e.alert for e in report.emerging)
@@ -137,20 +138,41 @@ def test_boosted_intents_show_up_as_shifted(corpus: Corpus) -> None:
     assert report.chi2_p_value < 1e-6
 
 
-def test_held_out_intents_emerge_with_their_traces(corpus: Corpus) -> None:
+def _seeded_held_out(corpus: Corpus) -> tuple[str, ...]:
+    """Five intents drawn by a seeded RNG among those with >= 120 texts (not hand-picked)."""
+    names, counts = np.unique(corpus.labels, return_counts=True)
+    eligible = sorted(str(n) for n, c in zip(names, counts, strict=True) if c >= 3 * PER_INTENT)
+    eligible = [n for n in eligible if n not in HELD_OUT]
+    return tuple(sorted(np.random.default_rng(1).choice(eligible, 5, replace=False).tolist()))
+
+
+@pytest.mark.parametrize(
+    ("which", "at_least"),
+    # Measured (seed 0): 5 of 5 for both sets. The seeded draw (atm_support,
+    # failed_transfer, get_physical_card, top_up_by_card_charge, verify_top_up) is the
+    # harder one: its weakest groups sit at x5.2 (failed_transfer) and x6.1
+    # (atm_support) against the x5 bar that separates new traffic from an intent that
+    # grew, because a fifth of their traces' 20 nearest neighbours are reference traces
+    # of similar kept intents (see docs/stratification.md).
+    [("hand-picked", 5), ("seeded", 5)],
+)
+def test_held_out_intents_emerge_with_their_traces(
+    corpus: Corpus, which: str, at_least: int
+) -> None:
     """Reference: 40 texts per intent, five intents held out. New: 40 per intent and 80
     for each held-out intent."""
+    held_out = HELD_OUT if which == "hand-picked" else _seeded_held_out(corpus)
     rng = np.random.default_rng(0)
     order = {
         intent: rng.permutation(np.flatnonzero(corpus.labels == intent))
         for intent in sorted(set(corpus.labels.tolist()))
     }
     reference = np.concatenate(
-        [idx[:PER_INTENT] for intent, idx in order.items() if intent not in HELD_OUT]
+        [idx[:PER_INTENT] for intent, idx in order.items() if intent not in held_out]
     )
     new = np.concatenate(
         [
-            idx[PER_INTENT : PER_INTENT + (2 if intent in HELD_OUT else 1) * PER_INTENT]
+            idx[PER_INTENT : PER_INTENT + (2 if intent in held_out else 1) * PER_INTENT]
             for intent, idx in order.items()
         ]
     )
@@ -158,20 +180,50 @@ def test_held_out_intents_emerge_with_their_traces(corpus: Corpus) -> None:
     report = detect_drift(
         strata, corpus.vectors[new], reference_vectors=corpus.vectors[reference], seed=0
     )
-    held = np.isin(corpus.labels[new], HELD_OUT)
+    new_intents = corpus.labels[new]
+    held = np.isin(new_intents, held_out)
     assert report.emerging, report.alerts
     assert any(e.alert for e in report.emerging)
     named = set()
     for group in report.emerging:
-        assert held[group.members].mean() >= 0.6, Counter(corpus.labels[new][group.members])
+        assert held[group.members].mean() >= 0.6, Counter(new_intents[group.members].tolist())
         assert set(group.representatives.tolist()) <= set(group.members.tolist())
-        assert group.share >= 5 * group.reference_share
-        named.add(Counter(corpus.labels[new][group.members].tolist()).most_common(1)[0][0])
-    # Measured: 2 of 5 held-out intents form their own groups (seed 0; 3 of 5 before the
-    # stratifier's deterministic PCA start). The rest fit reference clusters and show up as
-    # those clusters' rise. Naming every held-out intent is open work (issue #5).
-    assert len(named & set(HELD_OUT)) >= 2, named
+        assert group.density_ratio >= 5
+        assert group.neighbourhood_share >= group.share
+        assert group.share == pytest.approx(group.size / report.new_size)
+        assert group.p_value < 0.01
+        named.add(Counter(new_intents[group.members].tolist()).most_common(1)[0][0])
+    assert len(named & set(held_out)) >= at_least, (sorted(named), held_out)
+    # Independent of the reference clustering: intents whose traces mostly *fit* a
+    # reference cluster (absorbed, so they never count as unassigned) still emerge.
+    assert any(e.assigned_share >= 0.6 for e in report.emerging), [
+        e.assigned_share for e in report.emerging
+    ]
     assert report.unassigned_share > report.reference_unassigned_share
+
+
+def test_emerging_detection_is_deterministic_for_a_seed(corpus: Corpus) -> None:
+    """Two intents absent from the reference, 100 traces each in a new window of 1,400."""
+    rng = np.random.default_rng(5)
+    kept = rng.permutation(np.flatnonzero(~np.isin(corpus.labels, HELD_OUT)))
+    reference, new_kept = kept[:1500], kept[1500:2700]
+    absent = [rng.permutation(np.flatnonzero(corpus.labels == i))[:100] for i in HELD_OUT[:2]]
+    new = np.concatenate([new_kept, *absent])
+    strata = _fit(corpus, reference)
+    runs = [
+        detect_drift(
+            strata,
+            corpus.vectors[new],
+            reference_vectors=corpus.vectors[reference],
+            novelty_sample_size=1000,  # exercises the sample and the extension to the rest
+            seed=3,
+        )
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+    assert runs[0].emerging, "two intents absent from the reference should emerge"
+    for group in runs[0].emerging:
+        assert np.isin(corpus.labels[new][group.members], HELD_OUT[:2]).mean() >= 0.6
 
 
 def test_reference_vectors_must_match_the_strata() -> None:
@@ -183,6 +235,12 @@ def test_reference_vectors_must_match_the_strata() -> None:
         detect_drift(strata, x, reference_vectors=x[:-1])
     with pytest.raises(ConfigError, match="emerging_ratio"):
         detect_drift(strata, x, emerging_ratio=0.5)
+    with pytest.raises(ConfigError, match="novelty_neighbors"):
+        detect_drift(strata, x, novelty_neighbors=1)
+    with pytest.raises(ConfigError, match="novelty_sample_size"):
+        detect_drift(strata, x, novelty_sample_size=10)
+    with pytest.raises(ConfigError, match="reference_vectors"):
+        detect_drift(strata, x, reference_vectors=x[:, :4])
     without = detect_drift(strata, x)
     assert without.emerging_basis in ("reference_members", "none")
     assert detect_drift(strata, x, reference_vectors=x).alerts == ()

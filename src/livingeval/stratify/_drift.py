@@ -6,11 +6,13 @@ with :meth:`HDBSCANStrata.assign` (the reference leave-one-out, see
 two-proportion test, Benjamini-Hochberg adjusted over the clusters, so an alert needs a
 change that is both large (relative threshold) and real for the window sizes.
 
-Emerging clusters are found by clustering the traces that fit no reference cluster
-*of both windows together* and keeping the groups where the new window puts
-significantly more of its traffic than the reference did. The tails of reference
-clusters (traces just beyond every cut-off) exist in both windows in the same
-proportion, so they do not count as emerging; an intent the reference never saw does.
+Emerging clusters do not depend on the reference clustering: a k-nearest-neighbour
+two-sample test (:mod:`livingeval.stratify._novelty`) flags the new traces whose
+neighbourhood, among both windows pooled, holds significantly more new-window traces
+than the window sizes predict; the flagged traces are grouped with HDBSCAN, and a group
+is emerging when the reference is nearly absent from its neighbourhood. A held-out
+intent that a similar reference cluster absorbs (its traces *fit* that cluster) still
+emerges, because its traces' nearest neighbours are each other, not reference traces.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import numpy.typing as npt
 from livingeval._random import Seed, as_generator
 from livingeval.errors import ConfigError
 from livingeval.stratify._arrays import array_eq, check_vectors, int_array
+from livingeval.stratify._hdbscan import run_hdbscan
+from livingeval.stratify._novelty import knn_into, novelty_scores
+from livingeval.stratify._sklearn import single_threaded_blas
 from livingeval.stratify._stats import (
     benjamini_hochberg,
     chi2_sf,
@@ -31,13 +36,15 @@ from livingeval.stratify._stats import (
     one_sided_increase_p,
     two_proportion_p,
 )
-from livingeval.stratify._stratifier import HDBSCANStrata
+from livingeval.stratify._stratifier import HDBSCANStrata, HDBSCANStratifier, _pca
 
 __all__ = ["ClusterShift", "DriftReport", "EmergingCluster", "detect_drift"]
 
 _N_REPRESENTATIVES = 5
+_SPACE_DIMS = 50
+_GROUP_SAMPLE = 5_000
 
-EmergingBasis = Literal["reference_unassigned", "reference_members", "none"]
+EmergingBasis = Literal["reference_window", "reference_members", "none"]
 """What emerging groups were compared with (see :attr:`DriftReport.emerging_basis`)."""
 
 
@@ -67,7 +74,7 @@ class ClusterShift:
 
 @attrs.frozen(kw_only=True)
 class EmergingCluster:
-    """A group of new traces that fits no reference cluster and is new traffic.
+    """A group of new traces in a region the reference window (nearly) never visited.
 
     .. versionadded:: 0.1.0
     """
@@ -81,14 +88,25 @@ class EmergingCluster:
     )
     """Up to five indices (into the new window) of the members nearest its centre."""
     share: float
-    """Its share of the new window."""
+    """Its share of the new window (``members / new window size``)."""
     reference_share: float
-    """Share of the reference window in the same group (its unassigned traces that
-    clustered with these; an estimate from cluster members when the reference vectors
-    were not given)."""
+    """Share of the reference window in the group's neighbourhood (the reference traces
+    among its members' ``novelty_neighbors`` nearest neighbours; with
+    ``emerging_basis="reference_members"``, scaled by the share of the reference that
+    the strata keep as cluster members)."""
+    neighbourhood_share: float
+    """Share of the new window in the same neighbourhood (members and their new-window
+    neighbours; at least ``share`` up to sampling)."""
+    density_ratio: float
+    """``neighbourhood_share / reference_share`` (``inf`` when no reference trace is in
+    the neighbourhood); at least ``emerging_ratio``."""
+    assigned_share: float
+    """Share of its members that :meth:`HDBSCANStrata.assign` puts into a reference
+    cluster: those traces also count in that cluster's share shift. A high value means
+    the new intent resembles an existing cluster closely enough to be absorbed by it."""
     p_value: float
-    """One-sided test that the new window's share exceeds the reference's,
-    Benjamini-Hochberg adjusted over all candidate groups."""
+    """The largest Benjamini-Hochberg adjusted novelty p-value among its members (each
+    member's neighbourhood is significantly new-window-heavy at this level)."""
     alert: bool
     """True when ``share >= min_emerging_share``."""
 
@@ -129,13 +147,13 @@ class DriftReport:
     chi2_p_value: float
     """Its p-value (a global test of "the mix changed at all")."""
     emerging: tuple[EmergingCluster, ...]
-    """Groups of unassigned new traces that are significantly more frequent than in the
-    reference, largest first."""
+    """Groups of new traces in regions the reference window (nearly) never visited,
+    largest first (whether or not a reference cluster absorbs them)."""
     emerging_basis: EmergingBasis
-    """What emerging groups were tested against: ``"reference_unassigned"`` (the
-    reference window's own unassigned traces, from ``reference_vectors``; tails of
-    reference clusters cancel out), ``"reference_members"`` (only the cluster members
-    the strata keep; weaker, see :func:`detect_drift`) or ``"none"``."""
+    """What emerging groups were tested against: ``"reference_window"`` (the reference
+    window's own vectors, from ``reference_vectors``: the exact two-sample test),
+    ``"reference_members"`` (only the cluster members the strata keep; weaker, see
+    :func:`detect_drift`) or ``"none"`` (too few traces to test)."""
     alerts: tuple[str, ...]
     """Human-readable alerts; empty when nothing moved beyond the thresholds."""
 
@@ -162,6 +180,8 @@ def detect_drift(
     min_emerging_share: float = 0.005,
     emerging_ratio: float = 5.0,
     emerging_min_cluster_size: int | None = None,
+    novelty_neighbors: int = 20,
+    novelty_sample_size: int | None = 20_000,
     seed: Seed = 0,
 ) -> DriftReport:
     """Compare a new window with a reference window's strata.
@@ -178,14 +198,22 @@ def detect_drift(
     3. Jensen-Shannon divergence and a chi-square test over clusters plus "fits none".
     4. The unassigned share alerts when it rises by ``noise_jump`` (absolute) and
        significantly (one-sided, ``alpha``).
-    5. Emerging clusters: the unassigned traces of both windows are clustered together
-       (the reference's stratifier, ``emerging_min_cluster_size``); a group is emerging
-       when its share of the new window is at least ``emerging_ratio`` times its share
-       of the reference and the one-sided, BH-adjusted p-value is below ``alpha``. It
-       alerts when it also holds ``min_emerging_share`` of the new window. This needs
-       ``reference_vectors``; without them the groups are compared with a resample of
-       the cluster members the strata keep, which cannot see the reference's own
-       noise, so tails of reference clusters may show up as emerging.
+    5. Emerging clusters, independent of the reference clustering: both windows (a
+       seeded sample of at most ``novelty_sample_size`` traces each) are pooled and
+       projected on the pool's 50 principal axes. For each new trace, the share of its
+       ``novelty_neighbors`` nearest pooled neighbours that come from the new window is
+       tested against what the window sizes predict (exact hypergeometric tail: when
+       both windows come from one distribution the window labels are exchangeable),
+       Benjamini-Hochberg adjusted over the new traces. The significant traces are
+       grouped with HDBSCAN (``emerging_min_cluster_size``, the reference stratifier's
+       ``min_samples``); a group is emerging when its neighbourhood (members and their
+       neighbours) holds at least ``emerging_ratio`` times more of the new window than
+       of the reference. It alerts when it also holds ``min_emerging_share`` of the new
+       window. New traces outside the sample join the group of their nearest sampled
+       new trace when they lie within its neighbourhood radius. Without
+       ``reference_vectors`` the reference side is the cluster members the strata keep,
+       which cannot see the reference's own noise, so tails of reference clusters may
+       show up as emerging.
 
     Args:
         reference: The reference window's fitted strata.
@@ -204,7 +232,14 @@ def detect_drift(
             instead.
         emerging_min_cluster_size: ``min_cluster_size`` for emerging groups (default:
             the reference stratifier's).
-        seed: Seed for clustering the unassigned traces.
+        novelty_neighbors: ``k`` of the k-nearest-neighbour novelty test. With windows
+            of equal size a trace needs about 18 of 20 new-window neighbours to be
+            flagged; larger ``k`` smooths over more traffic, so small new intents
+            (fewer than about ``2 * k`` traces) blur into their surroundings.
+        novelty_sample_size: At most this many traces of each window enter the novelty
+            test (seeded sample; ``None``: all). Bounds its cost: the k-NN search is
+            quadratic in the pooled sample.
+        seed: Seed for the novelty samples and the tie-breaking order.
 
     Returns:
         A :class:`DriftReport`.
@@ -238,6 +273,17 @@ def detect_drift(
         )
     if not 0 < alpha < 1:
         raise ConfigError(f"alpha must be in (0, 1); alpha={alpha!r}.", field="alpha")
+    counts: tuple[tuple[str, object, int], ...] = (
+        ("novelty_neighbors", novelty_neighbors, 2),
+        ("novelty_sample_size", novelty_sample_size, 100),
+    )
+    for name, count, minimum in counts:
+        if name == "novelty_sample_size" and count is None:
+            continue
+        if isinstance(count, bool) or not isinstance(count, int) or count < minimum:
+            raise ConfigError(
+                f"{name} must be an integer >= {minimum}; {name}={count!r}.", field=name
+            )
     if emerging_min_cluster_size is not None and (
         isinstance(emerging_min_cluster_size, bool) or emerging_min_cluster_size < 2
     ):
@@ -246,20 +292,25 @@ def detect_drift(
             f"emerging_min_cluster_size={emerging_min_cluster_size!r}.",
             field="emerging_min_cluster_size",
         )
-    new_projected = reference.project(vectors)
-    ref_projected = None
+    new_vectors = check_vectors(vectors)
+    ref_vectors = None
     if reference_vectors is not None:
-        ref_projected = reference.project(
-            check_vectors(reference_vectors, name="reference_vectors")
-        )
-        if ref_projected.shape[0] != reference.labels.size:
+        ref_vectors = check_vectors(reference_vectors, name="reference_vectors")
+        if ref_vectors.shape[0] != reference.labels.size:
             raise ConfigError(
-                f"reference_vectors has {ref_projected.shape[0]} rows but the strata were "
+                f"reference_vectors has {ref_vectors.shape[0]} rows but the strata were "
                 f"fitted on {reference.labels.size}; pass the same vectors, in the same "
                 "order, that HDBSCANStratifier.fit() was given.",
                 field="reference_vectors",
             )
-    new_labels = reference.assign(vectors)
+        if ref_vectors.shape[1] != reference.projection.shape[0]:
+            raise ConfigError(
+                f"reference_vectors have {ref_vectors.shape[1]} dimensions but the strata "
+                f"were fitted on {reference.projection.shape[0]}; pass the vectors "
+                "HDBSCANStratifier.fit() was given.",
+                field="reference_vectors",
+            )
+    new_labels = reference.assign(new_vectors)
     k = reference.n_clusters
     n_ref = int(reference.assigned_labels.size)
     n_new = int(new_labels.size)
@@ -315,22 +366,31 @@ def detect_drift(
     chi2, chi2_p = _chi_square(ref_counts, new_counts)
     jsd = js_divergence(ref_share.astype(np.float64), new_share.astype(np.float64))
 
-    emerging, basis = _emerging(
-        reference,
-        new_projected,
-        new_labels,
-        ref_projected,
-        alpha=alpha,
-        ratio=emerging_ratio,
-        min_share=min_emerging_share,
-        min_cluster_size=emerging_min_cluster_size,
-        seed=seed,
-    )
+    with single_threaded_blas():
+        emerging, basis = _emerging(
+            reference,
+            new_vectors,
+            new_labels,
+            ref_vectors,
+            alpha=alpha,
+            ratio=emerging_ratio,
+            min_share=min_emerging_share,
+            min_cluster_size=emerging_min_cluster_size,
+            neighbors=novelty_neighbors,
+            sample_size=novelty_sample_size,
+            seed=seed,
+        )
     for e in emerging:
         if e.alert:
+            absorbed = (
+                f"; {e.assigned_share:.0%} of it fits a reference cluster"
+                if e.assigned_share > 0
+                else "; it fits no reference cluster"
+            )
             alerts.append(
-                f"emerging cluster of {e.size} traces ({e.share:.1%} of the new window, "
-                f"{e.reference_share:.1%} of the reference) fits no reference cluster"
+                f"emerging cluster of {e.size} traces ({e.share:.1%} of the new window): "
+                f"its neighbourhood holds {e.neighbourhood_share:.1%} of the new window and "
+                f"{e.reference_share:.1%} of the reference (x{e.density_ratio:.3g}){absorbed}"
             )
     return DriftReport(
         reference_size=n_ref,
@@ -363,79 +423,167 @@ def _chi_square(
     return chi2, chi2_sf(chi2, df)
 
 
+def _sample(n: int, size: int | None, rng: np.random.Generator) -> npt.NDArray[np.int64]:
+    """Sorted seeded sample of ``range(n)`` of at most ``size`` (all when ``None``)."""
+    if size is None or n <= size:
+        return np.arange(n, dtype=np.int64)
+    return np.sort(rng.choice(n, size=size, replace=False)).astype(np.int64)
+
+
 def _emerging(
     reference: HDBSCANStrata,
-    new_projected: npt.NDArray[np.float32],
+    new_vectors: npt.NDArray[np.float32],
     new_labels: npt.NDArray[np.int64],
-    ref_projected: npt.NDArray[np.float32] | None,
+    ref_vectors: npt.NDArray[np.float32] | None,
     *,
     alpha: float,
     ratio: float,
     min_share: float,
     min_cluster_size: int | None,
+    neighbors: int,
+    sample_size: int | None,
     seed: Seed,
 ) -> tuple[tuple[EmergingCluster, ...], EmergingBasis]:
-    """Cluster the unassigned traces of both windows together; keep the new groups."""
+    """k-NN novelty test of the new window against the reference; group what is new."""
     rng = as_generator(seed)
     stratifier = reference.stratifier
     mcs = min_cluster_size if min_cluster_size is not None else stratifier.min_cluster_size
-    unassigned = np.flatnonzero(new_labels == -1)
-    n_new = int(new_labels.size)
+    n_new = new_vectors.shape[0]
+    new_rows = _sample(n_new, sample_size, rng)
     basis: EmergingBasis
-    if unassigned.size < mcs:
-        basis = "none"
-        return (), basis
-    if ref_projected is not None:
-        # The reference window's own unassigned traces: its tails, its noise.
-        ref_points = ref_projected[reference.assigned_labels == -1]
-        ref_total = float(reference.assigned_labels.size)
-        basis = "reference_unassigned"
+    if ref_vectors is not None:
+        ref_rows = _sample(ref_vectors.shape[0], sample_size, rng)
+        pool = np.concatenate([new_vectors[new_rows], ref_vectors[ref_rows]])
+        # The pool's own principal axes: directions only the new window uses (a new
+        # intent) are kept, which the reference's projection would flatten.
+        p = max(1, min(_SPACE_DIMS, pool.shape[1], pool.shape[0] - 1))
+        mean64, axes64 = _pca(pool, p)
+        mean, axes = mean64.astype(np.float32), axes64.astype(np.float32)
+        new_points = _project(new_vectors[new_rows], mean, axes)
+        ref_points = _project(ref_vectors[ref_rows], mean, axes)
+        ref_weight = 1.0 / max(1, ref_rows.size)
+        basis = "reference_window"
     else:
-        # Only cluster members are kept in the strata: a resample of them, as many as
-        # the new window's unassigned traces, stands in for the reference's density.
         stored = reference.reference_points.astype(np.float32)
+        ref_points = np.ascontiguousarray(stored[_sample(stored.shape[0], sample_size, rng)])
+        mean = reference.projection_mean.astype(np.float32)
+        axes = reference.projection.astype(np.float32)
+        new_points = _project(new_vectors[new_rows], mean, axes)
         sample_labels = reference.labels[reference.sample_indices]
-        members = int(np.sum(sample_labels >= 0))
-        take = min(stored.shape[0], max(unassigned.size, 1))
-        pick = np.sort(rng.choice(stored.shape[0], size=take, replace=False))
-        ref_points = stored[pick]
-        # Each kept point stands for members / take member traces of the sample.
-        ref_total = take * reference.sample_indices.size / max(1, members)
+        kept = float(np.mean(sample_labels >= 0)) if sample_labels.size else 0.0
+        ref_weight = kept / max(1, ref_points.shape[0])
         basis = "reference_members"
-    pool = np.concatenate([new_projected[unassigned], ref_points]).astype(np.float32)
-    sub = attrs.evolve(stratifier, min_cluster_size=mcs, seed=int(rng.integers(0, 2**31 - 1)))
-    fitted = sub.fit(pool)
-    from_new = fitted.labels[: unassigned.size]
-    from_ref = fitted.labels[unassigned.size :]
-    k = fitted.n_clusters
-    new_in = np.bincount(from_new[from_new >= 0], minlength=k)
-    ref_in = np.bincount(from_ref[from_ref >= 0], minlength=k)
-    n_ref_eff = max(1, round(ref_total))
-    raw_p = np.array(
-        [one_sided_increase_p(int(ref_in[c]), n_ref_eff, int(new_in[c]), n_new) for c in range(k)],
-        dtype=np.float64,
-    )
-    adjusted = benjamini_hochberg(raw_p)
+    if new_points.shape[0] < max(mcs, neighbors) or ref_points.shape[0] == 0:
+        return (), "none"
+
+    scores = novelty_scores(new_points, ref_points, neighbors, rng)
+    novel = np.flatnonzero(scores.p_values < alpha)
+    if novel.size < mcs:
+        return (), basis
+    groups = _group(new_points[novel], mcs, stratifier, rng)
+    sample_group = np.full(new_rows.size, -1, dtype=np.int64)
+    sample_group[novel] = groups
+    # A flagged trace HDBSCAN left as noise joins the group of its nearest grouped
+    # neighbour, when one is among its k nearest.
+    loose = novel[groups < 0]
+    if loose.size:
+        nb = scores.neighbours[loose]
+        nb_group = np.where(nb < new_rows.size, sample_group[np.minimum(nb, new_rows.size - 1)], -1)
+        has = (nb_group >= 0).any(axis=1)
+        first = np.argmax(nb_group >= 0, axis=1)
+        sample_group[loose[has]] = nb_group[has, first[has]]
+    window_group = np.full(n_new, -1, dtype=np.int64)
+    window_group[new_rows] = sample_group
+    if new_rows.size < n_new:
+        # The rest of the window joins the group of its nearest sampled new trace when
+        # it lies within that trace's neighbourhood radius.
+        rest = np.setdiff1d(np.arange(n_new), new_rows, assume_unique=True)
+        grouped = np.flatnonzero(sample_group >= 0)
+        grouped_points = np.ascontiguousarray(new_points[grouped])
+        for start in range(0, rest.size, 16 * _GROUP_SAMPLE):
+            chunk = rest[start : start + 16 * _GROUP_SAMPLE]
+            points = _project(new_vectors[chunk], mean, axes)
+            # Only traces within some member's radius can join: find those cheaply first.
+            near, dist = knn_into(points, grouped_points, 1)
+            candidate = np.flatnonzero(dist[:, 0] <= scores.radius[grouped[near[:, 0]]])
+            if candidate.size == 0:
+                continue
+            nearest, dist = knn_into(np.ascontiguousarray(points[candidate]), new_points, 1)
+            near_all = nearest[:, 0]
+            inside = (sample_group[near_all] >= 0) & (dist[:, 0] <= scores.radius[near_all])
+            window_group[chunk[candidate[inside]]] = sample_group[near_all[inside]]
+
+    m_new = new_rows.size
     out = []
-    for cluster in range(k):
-        share = float(new_in[cluster]) / max(1, n_new)
-        reference_share = float(ref_in[cluster]) / ref_total if ref_total > 0 else 0.0
-        if adjusted[cluster] >= alpha or share < ratio * reference_share or new_in[cluster] == 0:
-            continue
-        members = unassigned[from_new == cluster]
-        points = new_projected[members]
+    for group in range(int(groups.max(initial=-1)) + 1):
+        in_sample = np.flatnonzero(sample_group == group)
+        region = np.unique(np.concatenate([in_sample, scores.neighbours[in_sample].ravel()]))
+        new_in = int(np.sum(region < m_new))
+        ref_in = int(region.size - new_in)
+        neighbourhood_share = new_in / m_new
+        reference_share = ref_in * ref_weight
+        density = neighbourhood_share / reference_share if reference_share > 0 else np.inf
+        if density < ratio:
+            continue  # a region that grew, not a new one: its cluster's shift says so
+        members = np.flatnonzero(window_group == group)
+        points = new_points[in_sample]
         centre = points.mean(axis=0)
-        dist = np.einsum("ij,ij->i", points - centre, points - centre)
-        reps = members[np.argsort(dist, kind="stable")[:_N_REPRESENTATIVES]]
+        dist2 = np.einsum("ij,ij->i", points - centre, points - centre)
+        reps = new_rows[in_sample[np.argsort(dist2, kind="stable")[:_N_REPRESENTATIVES]]]
+        share = members.size / max(1, n_new)
         out.append(
             EmergingCluster(
                 members=members,
                 representatives=reps,
-                share=share,
-                reference_share=reference_share,
-                p_value=float(adjusted[cluster]),
+                share=float(share),
+                reference_share=float(reference_share),
+                neighbourhood_share=float(neighbourhood_share),
+                density_ratio=float(density),
+                assigned_share=float(np.mean(new_labels[members] >= 0)),
+                p_value=float(scores.p_values[in_sample].max()),
                 alert=bool(share >= min_share),
             )
         )
     out.sort(key=lambda e: (-e.size, int(e.members[0])))
     return tuple(out), basis
+
+
+def _project(
+    x: npt.NDArray[np.float32], mean: npt.NDArray[np.float32], axes: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    return np.ascontiguousarray((x - mean) @ axes, dtype=np.float32)
+
+
+def _group(
+    points: npt.NDArray[np.float32],
+    min_cluster_size: int,
+    stratifier: HDBSCANStratifier,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.int64]:
+    """HDBSCAN labels of the novel points (at most 5,000 clustered, the rest by 1-NN)."""
+    if points.shape[0] < min_cluster_size:
+        return np.full(points.shape[0], -1, dtype=np.int64)
+    n = points.shape[0]
+    fit = _sample(n, _GROUP_SAMPLE, rng)
+    labels_fit = np.full(fit.size, -1, dtype=np.int64)
+    # HDBSCAN never returns a single cluster unless asked; one new intent alone is a
+    # single cluster, so ask when the usual run finds none.
+    for single in (False, True):
+        labels_fit, _ = run_hdbscan(
+            points[fit].astype(np.float64),
+            min_cluster_size=min_cluster_size,
+            min_samples=stratifier.min_samples,
+            metric=stratifier.metric,
+            cluster_selection_method=stratifier.cluster_selection_method,
+            allow_single_cluster=single,
+        )
+        if labels_fit.max(initial=-1) >= 0:
+            break
+    if fit.size == n:
+        return labels_fit
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[fit] = labels_fit
+    rest = np.setdiff1d(np.arange(n), fit, assume_unique=True)
+    nearest, _ = knn_into(np.ascontiguousarray(points[rest]), np.ascontiguousarray(points[fit]), 1)
+    labels[rest] = labels_fit[nearest[:, 0]]
+    return labels

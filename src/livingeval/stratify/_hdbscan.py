@@ -21,8 +21,12 @@ def run_hdbscan(
     min_samples: int | None,
     metric: str,
     cluster_selection_method: str,
+    allow_single_cluster: bool = False,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Cluster ``points`` with HDBSCAN; return ``(labels, membership probabilities)``.
+
+    ``allow_single_cluster`` lets HDBSCAN return one cluster holding (nearly) all points,
+    which it otherwise never does.
 
     Labels are renumbered ``0..k-1`` in order of first appearance by decreasing size
     (largest cluster is 0), with ``-1`` for noise, so the numbering is stable for a given
@@ -36,6 +40,7 @@ def run_hdbscan(
         metric=metric,
         cluster_selection_method=cluster_selection_method,
         core_dist_n_jobs=1,
+        allow_single_cluster=allow_single_cluster,
     )
     with warnings.catch_warnings():
         # hdbscan and its sklearn base emit deprecation chatter that is not ours to fix.
