@@ -6,6 +6,7 @@ import gzip
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from livingeval.demo import generate_window
 from livingeval.distributed import (
     RayExecutor,
     ShardedTraceSource,
+    _shards,
     sample_window,
     stratify_shards,
 )
@@ -107,7 +109,23 @@ def test_shards_assigned_on_ray_equal_in_process(ray_address: str, tmp_path: Pat
     assert local.counts() == on_ray.counts()
 
 
-def test_the_sharded_sample_is_the_one_the_whole_window_gives(tmp_path: Path) -> None:
+@pytest.mark.parametrize("margin", [16.0, 0.05], ids=["default-margin", "redraws"])
+def test_the_sharded_sample_is_the_one_the_whole_window_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, margin: float
+) -> None:
+    """Also when the candidates kept per cell fall short (a tiny margin) and the driver must
+    draw again with a higher threshold."""
+    monkeypatch.setattr(_shards, "_CANDIDATE_MARGIN", margin)
+    if margin < 1:
+        monkeypatch.setattr(_shards, "_FLOOR_MARGIN", 0)
+    calls: list[int] = []
+    gather = _shards._gather_candidates
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return gather(*args, **kwargs)
+
+    monkeypatch.setattr(_shards, "_gather_candidates", counted)
     source = ShardedTraceSource(_write(tmp_path / "s", TRACES, 3))
     embedder = default_embedder()
     view = TraceView.LAST_USER_TURN
@@ -150,6 +168,7 @@ def test_the_sharded_sample_is_the_one_the_whole_window_gives(tmp_path: Path) ->
     assert window.sampled[0] == next(t for t in everything if t.id == whole.trace_ids[0])
     assert sum(window.populations.values()) == len(TRACES)
     assert len(window.fit_traces) == 150
+    assert (len(calls) > 1) == (margin < 1), calls  # the tiny margin really redrew
 
 
 class _CountingExecutor(InProcessExecutor):

@@ -343,16 +343,71 @@ def stratify_shards(
 # ---------------------------------------------------------------------- the pipeline's window
 
 
-@attrs.frozen
-class _Candidate:
-    """A trace that may be sampled: the smallest hash keys of its (stratum, group) cell."""
+_NO_THRESHOLD = 2**64 - 1
 
-    key: int
-    shard: int
-    row: int
-    trace_id: str
-    label: int
-    group: str
+
+@attrs.frozen(eq=False)
+class _Candidates:
+    """Sampling candidates as columns: 8 bytes of key and a few of position per trace.
+
+    ``cells`` holds each candidate's (stratum, group) cell as an index into ``cell_keys``.
+    """
+
+    keys: npt.NDArray[np.uint64]
+    shards: npt.NDArray[np.int32]
+    rows: npt.NDArray[np.int64]
+    cells: npt.NDArray[np.int64]
+    cell_keys: list[tuple[int, str]]
+    trace_ids: list[str]
+
+    @staticmethod
+    def empty() -> _Candidates:
+        return _Candidates(
+            keys=np.zeros(0, dtype=np.uint64),
+            shards=np.zeros(0, dtype=np.int32),
+            rows=np.zeros(0, dtype=np.int64),
+            cells=np.zeros(0, dtype=np.int64),
+            cell_keys=[],
+            trace_ids=[],
+        )
+
+    def merged(
+        self, other: _Candidates, size: int, threshold: int = _NO_THRESHOLD, floor: int = 0
+    ) -> _Candidates:
+        """Both sets, keeping per cell the ``size`` smallest ``(key, shard, row)`` at most,
+        and of those only the ``floor`` smallest plus any whose key is below ``threshold``."""
+        index = {cell: i for i, cell in enumerate(self.cell_keys)}
+        cell_keys = list(self.cell_keys)
+        for cell in other.cell_keys:
+            if cell not in index:
+                index[cell] = len(cell_keys)
+                cell_keys.append(cell)
+        remap = np.array([index[c] for c in other.cell_keys], dtype=np.int64)
+        keys = np.concatenate([self.keys, other.keys])
+        shards = np.concatenate([self.shards, other.shards])
+        rows = np.concatenate([self.rows, other.rows])
+        cells = np.concatenate(
+            [self.cells, remap[other.cells] if other.cells.size else other.cells]
+        )
+        order = np.lexsort((rows, shards, keys, cells))
+        sorted_cells = cells[order]
+        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+        rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
+        below = (
+            keys[order] < np.uint64(threshold)
+            if threshold < _NO_THRESHOLD
+            else np.ones(order.size, dtype=bool)
+        )
+        keep = np.sort(order[(rank < size) & ((rank < floor) | below)])
+        ids = self.trace_ids + other.trace_ids
+        return _Candidates(
+            keys=keys[keep],
+            shards=shards[keep],
+            rows=rows[keep],
+            cells=cells[keep],
+            cell_keys=cell_keys,
+            trace_ids=[ids[i] for i in keep.tolist()],
+        )
 
 
 @attrs.frozen
@@ -360,7 +415,7 @@ class _ShardSummary:
     """What one shard sends back: cell populations and each cell's sampling candidates."""
 
     cells: dict[tuple[int, str], int]
-    candidates: list[_Candidate]
+    candidates: _Candidates
 
 
 @attrs.frozen
@@ -383,6 +438,8 @@ class _SummariseShard:
     window: timedelta | None
     now: datetime | None
     batch: int = 2048
+    threshold: int = _NO_THRESHOLD
+    floor: int = 0
 
     def __call__(self, job: tuple[int, str]) -> _ShardSummary:
         shard, path = job
@@ -416,11 +473,17 @@ class _SummariseShard:
                 start += self.batch
         if batch:
             flush()
-        candidates = [
-            _Candidate(key=-k, shard=shard, row=-r, trace_id=tid, label=cell[0], group=cell[1])
-            for cell, heap in heaps.items()
-            for k, r, tid in heap
-        ]
+        cell_keys = list(heaps)
+        flat = [(i, k, r, tid) for i, cell in enumerate(cell_keys) for k, r, tid in heaps[cell]]
+        candidates = _Candidates(
+            keys=np.array([-k for _, k, _, _ in flat], dtype=np.uint64),
+            shards=np.full(len(flat), shard, dtype=np.int32),
+            rows=np.array([-r for _, _, r, _ in flat], dtype=np.int64),
+            cells=np.array([i for i, _, _, _ in flat], dtype=np.int64),
+            cell_keys=cell_keys,
+            trace_ids=[tid for _, _, _, tid in flat],
+        )
+        candidates = _Candidates.empty().merged(candidates, self.size, self.threshold, self.floor)
         return _ShardSummary(cells=dict(cells), candidates=candidates)
 
 
@@ -478,6 +541,23 @@ class ShardedWindow:
     """The stratified sample (the one the whole window gives for the seed)."""
     sampled: tuple[Trace, ...]
     """The sampled traces, scrubbed, in sample order."""
+
+
+_CANDIDATE_MARGIN = 16.0
+_FLOOR_MARGIN = 8
+
+
+def _gather_candidates(
+    executor: Executor, summarise: _SummariseShard, paths: Sequence[str], size: int
+) -> tuple[dict[tuple[int, str], int], _Candidates]:
+    """Pass 2: every shard's cell populations, and the candidates folded wave by wave."""
+    cells: dict[tuple[int, str], int] = defaultdict(int)
+    pool = _Candidates.empty()
+    for summary in _map_in_waves(executor, summarise, list(enumerate(paths))):
+        for cell, count in summary.cells.items():
+            cells[cell] += count
+        pool = pool.merged(summary.candidates, size, summarise.threshold, summarise.floor)
+    return dict(cells), pool
 
 
 def sample_window(
@@ -550,40 +630,57 @@ def sample_window(
         source.now,
         batch=chunk_size,
     )
-    cells: dict[tuple[int, str], int] = defaultdict(int)
-    # Per cell, the ``size`` candidates with the smallest (key, shard, row), as a max-heap:
-    # folded wave by wave, so the driver never holds more than that plus one wave.
-    per_cell: dict[tuple[int, str], list[tuple[int, int, int, _Candidate]]] = defaultdict(list)
-    for summary in _map_in_waves(executor, summarise, list(enumerate(paths))):
-        for cell, count in summary.cells.items():
-            cells[cell] += count
-        for c in summary.candidates:
-            heap = per_cell[(c.label, c.group)]
-            item = (-c.key, -c.shard, -c.row, c)
-            if len(heap) < size:
-                heapq.heappush(heap, item)
-            elif item[:3] > heap[0][:3]:
-                heapq.heapreplace(heap, item)
-    candidates = sorted(
-        (item[3] for heap in per_cell.values() for item in heap),
-        key=lambda c: (c.shard, c.row),
-    )
-    del per_cell
-    sample = stratified_sample(
-        [c.trace_id for c in candidates],
-        np.array([c.label for c in candidates], dtype=np.int64),
-        size=min(size, total),
-        noise_weight=noise_weight,
-        min_per_stratum=min_per_stratum,
-        groups=[c.group for c in candidates] if cap is not None else None,
-        max_group_share=max_group_share if max_group_share is not None else 1.0,
-        seed=seed,
-        populations=dict(cells),
-    )
-    picked = [candidates[int(i)] for i in sample.indices]
+    # Keys are uniform hashes, so the sample reaches about ``size / total`` deep into a
+    # cell (more for noise, floors and group caps): keep per cell the ``floor`` smallest
+    # keys and any below a threshold with a wide margin. The driver then holds a bounded
+    # number of candidates whatever the window's size. If the sample used up a cell's
+    # candidates short of its population, the answer might differ from the whole
+    # window's: draw again with a higher threshold (the last round keeps every cell's
+    # ``size`` smallest, which is always exact).
+    share = _CANDIDATE_MARGIN * size / max(1, total)
+    while True:
+        threshold = _NO_THRESHOLD if share >= 1.0 else int(share * _NO_THRESHOLD)
+        floor = min_per_stratum + _FLOOR_MARGIN
+        cells, pool = _gather_candidates(
+            executor,
+            attrs.evolve(summarise, threshold=threshold, floor=floor),
+            paths,
+            size,
+        )
+        # In window order (shard, row), as stratified_sample expects.
+        order = np.lexsort((pool.rows, pool.shards))
+        cell_of = pool.cells[order]
+        labels = np.array([pool.cell_keys[c][0] for c in cell_of.tolist()], dtype=np.int64)
+        groups = [pool.cell_keys[c][1] for c in cell_of.tolist()]
+        candidate_ids = [pool.trace_ids[i] for i in order.tolist()]
+        candidate_at = np.stack([pool.shards[order].astype(np.int64), pool.rows[order]], axis=1)
+        held = np.bincount(cell_of, minlength=len(pool.cell_keys))
+        cell_keys = pool.cell_keys
+        del pool
+        sample = stratified_sample(
+            candidate_ids,
+            labels,
+            size=min(size, total),
+            noise_weight=noise_weight,
+            min_per_stratum=min_per_stratum,
+            groups=groups if cap is not None else None,
+            max_group_share=max_group_share if max_group_share is not None else 1.0,
+            seed=seed,
+            populations=dict(cells),
+        )
+        taken = np.bincount(cell_of[sample.indices], minlength=len(cell_keys))
+        exhausted = [
+            c
+            for c, key in enumerate(cell_keys)
+            if taken[c] >= held[c] and held[c] < min(cells[key], size)
+        ]
+        if not exhausted or threshold == _NO_THRESHOLD:
+            break
+        share *= 4.0
+    picked = [(int(candidate_at[i, 0]), int(candidate_at[i, 1])) for i in sample.indices]
     rows: dict[int, set[int]] = defaultdict(set)
-    for c in picked:
-        rows[c.shard].add(c.row)
+    for shard, row in picked:
+        rows[shard].add(row)
     shards_with_rows = sorted(rows)
     fetched = executor.map(
         _FetchShard(scrubber, source.lenient, source.window, source.now),
@@ -600,5 +697,5 @@ def sample_window(
         fit_vectors=fit_vectors,
         populations=dict(populations),
         sample=sample,
-        sampled=tuple(by_shard[c.shard][c.row] for c in picked),
+        sampled=tuple(by_shard[shard][row] for shard, row in picked),
     )
