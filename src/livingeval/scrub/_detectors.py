@@ -95,6 +95,13 @@ _MONTH_DATE = re.compile(
 )
 
 
+# Substrings every match of a context pattern holds (lower-case): an ASCII window
+# without any of them cannot match, and is not scanned.
+_CONTEXT_HINTS: dict[re.Pattern[str], tuple[str, ...]] = {
+    _DOB_CONTEXT: ("born", "birth", "dob", "d.o.b", "b.", "age"),
+}
+
+
 def _context(text: str, start: int, end: int, pattern: re.Pattern[str], before: int = 48) -> bool:
     """True when ``pattern`` occurs near ``text[start:end]``, outside placeholders.
 
@@ -102,7 +109,15 @@ def _context(text: str, start: int, end: int, pattern: re.Pattern[str], before: 
     second scrub would find context the first did not, and scrubbing would not be
     idempotent.
     """
-    for m in pattern.finditer(text, max(0, start - before), min(len(text), end + 24)):
+    lo, hi = max(0, start - before), min(len(text), end + 24)
+    hints = _CONTEXT_HINTS.get(pattern)
+    if hints is not None:
+        window = text[lo:hi]
+        if window.isascii():
+            window = window.lower()
+            if not any(h in window for h in hints):
+                return False
+    for m in pattern.finditer(text, lo, hi):
         lt = text.rfind("<", max(0, m.start() - 32), m.start())
         if lt == -1 or ">" in text[lt : m.start()]:
             return True
@@ -642,7 +657,12 @@ def _token_runs(tokens: bytes) -> list[tuple[int, int]]:
 def _detect_known_secrets(text: str, out: list[Detection], tokens: bytes | None = None) -> None:
     """Known-prefix secrets; ``tokens`` (the text translated by :data:`_TOKEN_TABLE`)
     limits the scans to runs of 16 or more token characters, where every one lies."""
-    runs = [(0, len(text))] if tokens is None else _token_runs(tokens)
+    if tokens is None:
+        runs = [(0, len(text))]
+    else:  # a run without any known-secret match cannot hold one
+        runs = [r for r in _token_runs(tokens) if _KNOWN_SECRETS.search(text, *r) is not None]
+        if not runs:
+            return
     done = -1
     for lo, hi in runs:
         for m in _SEPARATOR_RUN.finditer(text, lo, hi):
@@ -717,7 +737,8 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # characters, or AKIA.../AIza.../eyJ... followed by more) needs a run of 16 of them.
 _TOKEN_TABLE = _byte_table({_LETTERS + "0123456789_.-": "x"})
 _TOKEN_RUN = b"x" * 16
-_LETTER_PAIRS_DIGITS = (b"aa00", b"Aa00", b"AA00", b"aA00")
+_FOLD_CASE = bytes.maketrans(b"A", b"a")
+_LETTERS_DIGITS = b"aa00"  # two letters, then two digits: an IBAN's start
 
 
 def _may_hold_secret_word(lowered: str) -> bool:
@@ -775,7 +796,7 @@ class Gates:
             self.at = b"@" in raw
             self.digit = b"0" in shaped
             self.digits5 = self.digit and shaped.count(b"0") >= 5
-            self.iban = self.digit and any(p in shaped for p in _LETTER_PAIRS_DIGITS)
+            self.iban = self.digit and _LETTERS_DIGITS in shaped.translate(_FOLD_CASE)
         else:  # non-ASCII digits count too: leave it to the detectors' own scans
             self.at = "@" in text
             self.digit = self.digits5 = self.iban = True
@@ -824,14 +845,14 @@ def detect_rules(
         _detect_email(text, out)
     if "SECRET" in wanted and (gates.known or gates.words):
         _detect_secrets(text, lowered, out, gates)
-    if not gates.digit or _HAS_DIGIT(text) is None:
+    # Gates computed over a whole trace hold the shape of the joined text, not of this
+    # part of it; then the detectors' own scans run.
+    shaped = gates.shaped if gates.shaped is not None and len(gates.shaped) == len(text) else None
+    if not gates.digit or (shaped is None and _HAS_DIGIT(text) is None):
         # URL credentials need no digit ("https://admin:hunter@host"); MACs and IPs do.
         if gates.at and "://" in text:
             _detect_network(text, out, wanted, anchors=False)
         return out
-    # Gates computed over a whole trace hold the shape of the joined text, not of this
-    # part of it; then the detectors' own scans run.
-    shaped = gates.shaped if gates.shaped is not None and len(gates.shaped) == len(text) else None
     if gates.net or (gates.at and "://" in text):
         _detect_network(text, out, wanted, anchors=gates.net)
     if gates.digits5:
