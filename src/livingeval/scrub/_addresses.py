@@ -26,8 +26,9 @@ from __future__ import annotations
 import re
 
 from livingeval.scrub._entities import Detection
+from livingeval.scrub._shape import pattern_pair, word_trie
 
-__all__ = ["detect_addresses"]
+__all__ = ["address_numbers", "detect_addresses"]
 
 # A house number: 12, 221B, 12-14, 7a.
 _NUM = r"\d{1,5}(?:-\d{1,4})?[A-Za-z]?"
@@ -312,12 +313,16 @@ _LOWER_HINTS = (
 
 # Lower-case text needs one of these words before a number's neighbours are examined
 # ("12 main st", "46 via roma 74", "apt. 731"). The pattern starts with a space, a
-# literal the engine finds fast.
-_LOWER_HINT = re.compile(
-    r" (?:st|ave?|rd|dr|ln|ct|pl|sq|ter|cir|hwy|pkwy|blvd|street|avenue|road|drive|lane|"
-    r"boulevard|way|court|place|terrace|highway|parkway|square|circle|via|rue|calle|rua|"
-    r"ul|estrada|avenida|travessa|apt|apartment|suite|ste|unit|flat|box|p\.?o\.?)(?![a-z])"
-)
+# literal the engine finds fast, and the words form a trie (one comparison per first
+# letter).
+_LOWER_HINT_WORDS = (
+    "st", "av", "ave", "rd", "dr", "ln", "ct", "pl", "sq", "ter", "cir", "hwy", "pkwy", "blvd",
+    "street", "avenue", "road", "drive", "lane", "boulevard", "way", "court", "place",
+    "terrace", "highway", "parkway", "square", "circle", "via", "rue", "calle", "rua", "ul",
+    "estrada", "avenida", "travessa", "apt", "apartment", "suite", "ste", "unit", "flat",
+    "box", "po", "p.o", "po.", "p.o.",
+)  # fmt: skip
+_LOWER_HINT = re.compile(f" {word_trie(_LOWER_HINT_WORDS)}(?![a-z])")
 _LOWER_BEFORE = (
     frozenset(("apt", "apartment", "suite", "ste", "box", "#", "no", "u", "str")) | _STANDALONE
 )
@@ -354,14 +359,58 @@ def address_possible(text: str, lowered: str) -> bool:
     return any(w in lowered for w in _LOWER_WORDS)
 
 
-def detect_addresses(text: str, lowered: str, out: list[Detection]) -> None:
+# The numbers (of at most five digits) where the loop of detect_addresses can find
+# anything, found on the text's shape (see _shape.py) in one scan: a number after a space
+# or tab (forms ending at a number), one or two digits after a letter (a UK postcode), or
+# a number not glued to a word on its left and followed by a word, directly or after
+# what is glued to it ("221B Baker", "12-14 Main"; forms starting at a number). Every
+# other number leaves the loop at its first checks, so skipping it changes nothing.
+_CANDIDATES = pattern_pair(
+    r"0(?:(?<=[ \t]0)|(?<=[Aa{W}]0)(?=0?(?!0))"
+    r"|(?<![Aa0_.,/\-]0)(?=0{0,4}(?:[ \t]|[\-Aa{W}][^ ]{0,6} )[Aa0{W}]))0{0,4}(?!0)"
+)
+
+
+def address_numbers(text: str, shaped: bytes | None) -> list[tuple[int, int]] | None:
+    """Spans of the numbers :func:`detect_addresses` must visit, from ``shaped``.
+
+    ``shaped`` is ``shape(text)``; ``None`` (non-ASCII digits) gives ``None``: visit
+    every number.
+    """
+    if shaped is None:
+        return None
+    pattern = _CANDIDATES[0] if text.isascii() else _CANDIDATES[1]
+    return [m.span() for m in pattern.finditer(shaped)]
+
+
+def detect_addresses(
+    text: str,
+    lowered: str,
+    out: list[Detection],
+    numbers: list[tuple[int, int]] | None = None,
+) -> None:
     """Append the ``ADDRESS`` spans of ``text`` (``lowered`` is ``text.lower()``).
 
     Every address holds a number, so the scan visits each digit run once and tries,
     with cheap word checks first, the forms that could start or end there.
+    ``numbers`` (from :func:`address_numbers`) narrows the visit to the numbers where
+    a form can start or end; ``None`` visits every number (the same result, slower).
     """
-    if not address_possible(text, lowered):
+    if numbers is None:
+        numbers = [m.span() for m in _NUMBER.finditer(text)]
+    if not numbers:
         return
+    # address_possible() gates the whole result; it is checked only once something is
+    # found (rarely), which gives the same result as checking it first.
+    found: list[Detection] = []
+    _scan_numbers(text, lowered, numbers, found)
+    if found and address_possible(text, lowered):
+        out.extend(found)
+
+
+def _scan_numbers(
+    text: str, lowered: str, numbers: list[tuple[int, int]], out: list[Detection]
+) -> None:
     lines: list[tuple[int, int]] = []  # street lines found, to look for postal lines after
     done = -1
     lower_hint: bool | None = None  # computed on first need
@@ -376,8 +425,7 @@ def detect_addresses(text: str, lowered: str, out: list[Detection]) -> None:
         lines.append((start, end))
         done = max(done, end)
 
-    for number in _NUMBER.finditer(text):
-        s, e = number.span()
+    for s, e in numbers:
         if s < done or e - s > 5:
             continue
         before_char = text[s - 1] if s else "\n"

@@ -20,8 +20,9 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-from livingeval.scrub._addresses import detect_addresses
+from livingeval.scrub._addresses import address_numbers, detect_addresses
 from livingeval.scrub._entities import PROTECTED, Detection
+from livingeval.scrub._shape import shape
 
 __all__ = ["detect_rules", "iban_valid", "luhn_valid"]
 
@@ -60,6 +61,7 @@ def iban_valid(iban: str) -> bool:
 # in a window around it. Boundary checks are done in Python, not with a leading
 # look-behind, which would cost the engine its fast first-character scan.
 _RUN = re.compile(r"\d(?:[ .\-()]{1,2}\d|\d){4,}")
+_RUN_SHAPED = re.compile(rb"0(?:[ .\-()]{1,2}0|0){4,}")  # the same on the shape
 _EXT = re.compile(r"\s?(?:x|ext\.?|#)\s?\d{1,6}(?!\w)")
 _DATE_AT = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}\.\d{1,2}\.\d{4}"
@@ -93,6 +95,13 @@ _MONTH_DATE = re.compile(
 )
 
 
+# Substrings every match of a context pattern holds (lower-case): an ASCII window
+# without any of them cannot match, and is not scanned.
+_CONTEXT_HINTS: dict[re.Pattern[str], tuple[str, ...]] = {
+    _DOB_CONTEXT: ("born", "birth", "dob", "d.o.b", "b.", "age"),
+}
+
+
 def _context(text: str, start: int, end: int, pattern: re.Pattern[str], before: int = 48) -> bool:
     """True when ``pattern`` occurs near ``text[start:end]``, outside placeholders.
 
@@ -100,7 +109,15 @@ def _context(text: str, start: int, end: int, pattern: re.Pattern[str], before: 
     second scrub would find context the first did not, and scrubbing would not be
     idempotent.
     """
-    for m in pattern.finditer(text, max(0, start - before), min(len(text), end + 24)):
+    lo, hi = max(0, start - before), min(len(text), end + 24)
+    hints = _CONTEXT_HINTS.get(pattern)
+    if hints is not None:
+        window = text[lo:hi]
+        if window.isascii():
+            window = window.lower()
+            if not any(h in window for h in hints):
+                return False
+    for m in pattern.finditer(text, lo, hi):
         lt = text.rfind("<", max(0, m.start() - 32), m.start())
         if lt == -1 or ">" in text[lt : m.start()]:
             return True
@@ -138,7 +155,11 @@ def _classify_run(
 ) -> None:
     """Classify the digit run ``text[start:end]`` (already boundary-checked)."""
     run = text[start:end]
-    n = sum(ch.isdigit() for ch in run)
+    # A run holds digits and " .-()" only.
+    n = (
+        len(run) - run.count(" ") - run.count(".") - run.count("-") - run.count("(")
+        - run.count(")")
+    )  # fmt: skip
     if n >= 13:
         span = _card_span(run)
         if span is not None:
@@ -195,9 +216,12 @@ def _classify_run(
         )
 
 
-def _detect_digits(text: str, out: list[Detection], wanted: frozenset[str]) -> None:
+def _detect_digits(
+    text: str, out: list[Detection], wanted: frozenset[str], shaped: bytes | None = None
+) -> None:
     length = len(text)
-    for m in _RUN.finditer(text):
+    runs = _RUN.finditer(text) if shaped is None else _RUN_SHAPED.finditer(shaped)
+    for m in runs:
         start, end = m.span()
         before = text[start - 1] if start else " "
         if (
@@ -395,11 +419,17 @@ IBAN_LENGTHS: dict[str, int] = {
 # Check digits followed by at least 11 more characters: a digit-led scan (fast), then
 # the two country letters before it are checked in Python.
 _IBAN_CHECK_DIGITS = re.compile(r"\d\d(?=(?:[ \-]?[A-Za-z0-9]){11})")
+_IBAN_CHECK_DIGITS_SHAPED = re.compile(rb"00(?=(?:[ \-]?[Aa0]){11})")
 
 
-def _scan_ibans(text: str, out: list[Detection]) -> None:
+def _scan_ibans(text: str, out: list[Detection], shaped: bytes | None = None) -> None:
     done = -1
-    for m in _IBAN_CHECK_DIGITS.finditer(text):
+    found = (
+        _IBAN_CHECK_DIGITS.finditer(text)
+        if shaped is None
+        else _IBAN_CHECK_DIGITS_SHAPED.finditer(shaped)
+    )
+    for m in found:
         start = m.start()
         if start < 2 or start < done:
             continue
@@ -605,31 +635,56 @@ def _known_secret_at(text: str, start: int, out: list[Detection]) -> int:
 
 def _detect_secrets(text: str, lowered: str, out: list[Detection], gates: Gates) -> None:
     if gates.known:
-        _detect_known_secrets(text, out)
+        tokens = gates.tokens if len(gates.tokens) == len(text) else None
+        _detect_known_secrets(text, out, tokens)
     if gates.words:
         _detect_keyword_secrets(text, lowered, out)
 
 
-def _detect_known_secrets(text: str, out: list[Detection]) -> None:
+def _token_runs(tokens: bytes) -> list[tuple[int, int]]:
+    """Maximal runs of at least 16 token characters (``tokens`` from :data:`_TOKEN_TABLE`)."""
+    runs = []
+    pos = tokens.find(_TOKEN_RUN)
+    while pos != -1:
+        end = tokens.find(b" ", pos + 16)
+        if end == -1:
+            end = len(tokens)
+        runs.append((pos, end))
+        pos = tokens.find(_TOKEN_RUN, end)
+    return runs
+
+
+def _detect_known_secrets(text: str, out: list[Detection], tokens: bytes | None = None) -> None:
+    """Known-prefix secrets; ``tokens`` (the text translated by :data:`_TOKEN_TABLE`)
+    limits the scans to runs of 16 or more token characters, where every one lies."""
+    if tokens is None:
+        runs = [(0, len(text))]
+    else:  # a run without any known-secret match cannot hold one
+        runs = [r for r in _token_runs(tokens) if _KNOWN_SECRETS.search(text, *r) is not None]
+        if not runs:
+            return
     done = -1
-    for m in _SEPARATOR_RUN.finditer(text):
-        if m.start() < done:
-            continue
-        start = m.start()
-        floor = max(0, start - 11)
-        while start > floor and text[start - 1] in _TOKEN_CHARS:
-            start -= 1
-        for s in range(start, m.start()):
-            end = _known_secret_at(text, s, out)
-            if end != -1:
-                done = end
-                break
+    for lo, hi in runs:
+        for m in _SEPARATOR_RUN.finditer(text, lo, hi):
+            if m.start() < done:
+                continue
+            start = m.start()
+            floor = max(0, start - 11)
+            while start > floor and text[start - 1] in _TOKEN_CHARS:
+                start -= 1
+            # Only the token's start can begin a secret: every later position follows a
+            # token character, so it is not at a word start (see _known_secret_at).
+            if start < m.start():
+                end = _known_secret_at(text, start, out)
+                if end != -1:
+                    done = end
     for prefix in _NO_SEPARATOR_PREFIXES:
-        pos = text.find(prefix)
-        while pos != -1:
-            if pos >= done:
-                _known_secret_at(text, pos, out)
-            pos = text.find(prefix, pos + 1)
+        for lo, hi in runs:
+            pos = text.find(prefix, lo, hi)
+            while pos != -1:
+                if pos >= done:
+                    _known_secret_at(text, pos, out)
+                pos = text.find(prefix, pos + 1, hi)
 
 
 def _detect_keyword_secrets(text: str, lowered: str, out: list[Detection]) -> None:
@@ -667,7 +722,6 @@ def _detect_address(text: str, lowered: str, out: list[Detection]) -> None:
 
 
 _HAS_DIGIT: Callable[[str], object] = re.compile(r"\d").search
-_SEPARATOR_GATE = re.compile(r"[_\-.][A-Za-z0-9_\-]{15}")
 
 
 def _byte_table(classes: dict[str, str]) -> bytes:
@@ -679,14 +733,12 @@ def _byte_table(classes: dict[str, str]) -> bytes:
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-# ASCII text is mapped byte by byte (bytes.translate, C speed) to a class string in which
-# plain substring searches answer "is there a digit / an '@' / letters before check
-# digits" without a regex pass.
-_CLASS_TABLE = _byte_table({"0123456789": "0", _LETTERS: "a", "@": "@"})
 # Token characters ([A-Za-z0-9_.-]) become "x": a known secret (separator + 15 token
 # characters, or AKIA.../AIza.../eyJ... followed by more) needs a run of 16 of them.
 _TOKEN_TABLE = _byte_table({_LETTERS + "0123456789_.-": "x"})
 _TOKEN_RUN = b"x" * 16
+_FOLD_CASE = bytes.maketrans(b"A", b"a")
+_LETTERS_DIGITS = b"aa00"  # two letters, then two digits: an IBAN's start
 
 
 def _may_hold_secret_word(lowered: str) -> bool:
@@ -710,38 +762,47 @@ def _may_hold_secret_word(lowered: str) -> bool:
 class Gates:
     """Which detectors can fire at all, decided once for a whole trace.
 
-    A trace's texts are joined and checked with a few C-speed operations (a byte
-    translation of ASCII text, then substring searches); detectors whose trigger never
-    occurs are skipped. Short chat messages without digits, ``@``, long tokens or
-    secret keywords then cost about a microsecond. Every gate is a necessary condition
-    of its detector, so gating never changes what is found.
+    A trace's texts are joined and checked with a few C-speed operations (byte
+    translations, then substring searches); detectors whose trigger never occurs are
+    skipped. Short chat messages without digits, ``@``, long tokens or secret keywords
+    then cost about a microsecond. Every gate is a necessary condition of its detector,
+    so gating never changes what is found. ``shaped`` is the text's shape
+    (:func:`~livingeval.scrub._shape.shape`), on which the digit, IBAN and address
+    detectors find their candidates.
     """
 
-    __slots__ = ("any", "at", "digit", "digits5", "iban", "known", "lowered", "net", "words")
+    __slots__ = (
+        "any",
+        "at",
+        "digit",
+        "digits5",
+        "iban",
+        "known",
+        "lowered",
+        "net",
+        "shaped",
+        "tokens",
+        "words",
+    )
 
     def __init__(self, text: str) -> None:
         lowered = self.lowered = _lower(text)
-        if text.isascii():
-            raw = text.encode("ascii")
-            classes = raw.translate(_CLASS_TABLE)
-            self.at = b"@" in classes
-            self.digit = b"0" in classes
-            self.digits5 = self.digit and classes.count(b"0") >= 5
-            self.iban = self.digit and b"aa00" in classes
-            self.known = _TOKEN_RUN in raw.translate(_TOKEN_TABLE) and _known_gate(text)
-        else:  # non-ASCII digits and letters count too: use the regexes themselves
+        ascii_ = text.isascii()
+        raw = text.encode("ascii") if ascii_ else text.encode("ascii", "replace")
+        tokens = self.tokens = raw.translate(_TOKEN_TABLE)
+        self.known = _TOKEN_RUN in tokens
+        shaped = self.shaped = shape(text)
+        if shaped is not None:
+            self.at = b"@" in raw
+            self.digit = b"0" in shaped
+            self.digits5 = self.digit and shaped.count(b"0") >= 5
+            self.iban = self.digit and _LETTERS_DIGITS in shaped.translate(_FOLD_CASE)
+        else:  # non-ASCII digits count too: leave it to the detectors' own scans
             self.at = "@" in text
-            self.digit = self.digits5 = self.iban = _HAS_DIGIT(text) is not None
-            self.known = _known_gate(text)
+            self.digit = self.digits5 = self.iban = True
         self.net = text.count(":") >= 2 or text.count("-") >= 3
         self.words = _may_hold_secret_word(lowered)
         self.any = self.at or self.digit or self.known or self.words or self.net
-
-
-def _known_gate(text: str) -> bool:
-    if _SEPARATOR_GATE.search(text) is not None:
-        return True
-    return any(prefix in text for prefix in _NO_SEPARATOR_PREFIXES)
 
 
 def _lower(text: str) -> str:
@@ -751,12 +812,29 @@ def _lower(text: str) -> str:
     return lowered
 
 
-def detect_rules(text: str, wanted: frozenset[str], gates: Gates | None = None) -> list[Detection]:
+def _has_birth_word(lowered: str) -> bool:
+    return (
+        "born" in lowered
+        or "birth" in lowered
+        or "dob" in lowered
+        or "b. date" in lowered
+        or "b.date" in lowered
+        or "d.o.b" in lowered
+    )
+
+
+def detect_rules(
+    text: str, wanted: frozenset[str], gates: Gates | None = None, *, fast: bool = True
+) -> list[Detection]:
     """Every rule detection in ``text`` for the entity types in ``wanted`` (unmerged).
 
     ``gates`` (computed over the whole trace) lets detectors that cannot fire be
-    skipped; without it they are computed from ``text``.
+    skipped; without it they are computed from ``text``. ``fast=False`` runs every
+    detector over the whole text with its full scans (no gate, no candidate scan on
+    the shape): the reference the fast path must equal, used by the tests.
     """
+    if not fast:
+        return _detect_all(text, wanted)
     if gates is None:
         gates = Gates(text)
     out: list[Detection] = []
@@ -767,7 +845,10 @@ def detect_rules(text: str, wanted: frozenset[str], gates: Gates | None = None) 
         _detect_email(text, out)
     if "SECRET" in wanted and (gates.known or gates.words):
         _detect_secrets(text, lowered, out, gates)
-    if not gates.digit or _HAS_DIGIT(text) is None:
+    # Gates computed over a whole trace hold the shape of the joined text, not of this
+    # part of it; then the detectors' own scans run.
+    shaped = gates.shaped if gates.shaped is not None and len(gates.shaped) == len(text) else None
+    if not gates.digit or (shaped is None and _HAS_DIGIT(text) is None):
         # URL credentials need no digit ("https://admin:hunter@host"); MACs and IPs do.
         if gates.at and "://" in text:
             _detect_network(text, out, wanted, anchors=False)
@@ -775,14 +856,39 @@ def detect_rules(text: str, wanted: frozenset[str], gates: Gates | None = None) 
     if gates.net or (gates.at and "://" in text):
         _detect_network(text, out, wanted, anchors=gates.net)
     if gates.digits5:
-        _detect_digits(text, out, wanted)
+        _detect_digits(text, out, wanted, shaped)
     if gates.iban and "IBAN" in wanted:
-        _scan_ibans(text, out)
-    if "DATE_OF_BIRTH" in wanted and (
-        "born" in lowered or "birth" in lowered or "dob" in lowered or "b. date" in lowered
-        or "b.date" in lowered or "d.o.b" in lowered
-    ):  # fmt: skip
+        _scan_ibans(text, out, shaped)
+    if "DATE_OF_BIRTH" in wanted and _has_birth_word(lowered):
         _detect_dob(text, out)
     if "ADDRESS" in wanted:
-        _detect_address(text, lowered, out)
+        detect_addresses(text, lowered, out, address_numbers(text, shaped))
+    return out
+
+
+def _detect_all(text: str, wanted: frozenset[str]) -> list[Detection]:
+    """:func:`detect_rules` without gates or shape scans (see ``fast=False``).
+
+    The conditions kept here are part of what the detectors mean, not shortcuts: MAC
+    and IP addresses, digit runs, IBANs, dates of birth and addresses need a digit in
+    the text; dates of birth outside ISO form need a birth word.
+    """
+    out: list[Detection] = []
+    lowered = _lower(text)
+    if "EMAIL" in wanted:
+        _detect_email(text, out)
+    if "SECRET" in wanted:
+        _detect_known_secrets(text, out)
+        _detect_keyword_secrets(text, lowered, out)
+    digit = _HAS_DIGIT(text) is not None
+    _detect_network(text, out, wanted, anchors=digit)
+    if not digit:
+        return out
+    _detect_digits(text, out, wanted)
+    if "IBAN" in wanted:
+        _scan_ibans(text, out)
+    if "DATE_OF_BIRTH" in wanted and _has_birth_word(lowered):
+        _detect_dob(text, out)
+    if "ADDRESS" in wanted:
+        detect_addresses(text, lowered, out)
     return out

@@ -90,35 +90,60 @@ class TextScrubResult:
 
 # --------------------------------------------------------------------------- walking
 
+_NOT_JSON = object()
+_JSON_AFTER = {"{": frozenset('"}'), "[": frozenset('"{[]-0123456789tfn')}
+
+
+def _json_value(text: str) -> Any:
+    """``orjson.loads(text)`` for a JSON object or array, else ``_NOT_JSON``.
+
+    What cannot be an object or array (it does not start with ``{`` or ``[``, or the
+    next character cannot follow, as in ``[f(x=1)]``) is rejected without a parse
+    (raising and catching a decode error costs more than the check).
+    """
+    first = text[:1]
+    i = 0
+    if first.isspace():
+        stripped = text.lstrip()
+        first = stripped[:1]
+        i = len(text) - len(stripped)
+    allowed = _JSON_AFTER.get(first)
+    if allowed is None:
+        return _NOT_JSON
+    i += 1
+    n = len(text)
+    while i < n and text[i].isspace():
+        i += 1
+    if i < n and text[i] not in allowed:
+        return _NOT_JSON
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _NOT_JSON
+
 
 def _map_json_or_text(text: str, fn: TextFn) -> str:
     """Scrub a string that may hold JSON: string values only, keys and structure kept."""
-    first = text[:1]
-    if first.isspace():
-        first = text.lstrip()[:1]
-    if first == "{" or first == "[":
-        try:
-            value = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            return fn(text, None)
-        changed = False
+    value = _json_value(text)
+    if value is _NOT_JSON:
+        return fn(text, None)
+    changed = False
 
-        def walk(node: Any, key: str | None) -> Any:
-            nonlocal changed
-            if isinstance(node, str):
-                new = fn(node, key)
-                if new != node:
-                    changed = True
-                return new
-            if isinstance(node, dict):
-                return {k: walk(v, k) for k, v in node.items()}
-            if isinstance(node, list):
-                return [walk(v, key) for v in node]
-            return node
+    def walk(node: Any, key: str | None) -> Any:
+        nonlocal changed
+        if isinstance(node, str):
+            new = fn(node, key)
+            if new != node:
+                changed = True
+            return new
+        if isinstance(node, dict):
+            return {k: walk(v, k) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, key) for v in node]
+        return node
 
-        result = walk(value, None)
-        return orjson.dumps(result).decode() if changed else text
-    return fn(text, None)
+    result = walk(value, None)
+    return orjson.dumps(result).decode() if changed else text
 
 
 def _map_call(call: ToolCall, fn: TextFn) -> ToolCall:
@@ -188,18 +213,11 @@ def map_trace(trace: Trace, fn: TextFn, *, metadata: bool) -> Trace:
 
 
 def _collect(text: str, field: str, out: list[tuple[str, str]]) -> None:
-    first = text[:1]
-    if first.isspace():
-        first = text.lstrip()[:1]
-    if first == "{" or first == "[":
-        try:
-            value = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            out.append((field, text))
-            return
-        _collect_json(value, field, None, out)
-    else:
+    value = _json_value(text)
+    if value is _NOT_JSON:
         out.append((field, text))
+    else:
+        _collect_json(value, field, None, out)
 
 
 def _collect_json(node: Any, field: str, key: str | None, out: list[tuple[str, str]]) -> None:
@@ -214,18 +232,11 @@ def _collect_json(node: Any, field: str, key: str | None, out: list[tuple[str, s
 
 
 def _lean(text: str, out: list[tuple[str | None, str]]) -> None:
-    first = text[:1]
-    if first.isspace():
-        first = text.lstrip()[:1]
-    if first == "{" or first == "[":
-        try:
-            value = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            out.append((None, text))
-            return
-        _lean_json(value, None, out)
-    else:
+    value = _json_value(text)
+    if value is _NOT_JSON:
         out.append((None, text))
+    else:
+        _lean_json(value, None, out)
 
 
 def _lean_json(node: Any, key: str | None, out: list[tuple[str | None, str]]) -> None:

@@ -1,0 +1,191 @@
+"""The rule layer's fast path (gates, shape scans, skipped numbers) finds exactly what
+the full detector set finds, so a prefilter can never silently drop a detection."""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from livingeval.scrub import Detection, RegexScrubber
+from livingeval.scrub._detectors import Gates, detect_rules
+from livingeval.scrub._engine import _NOT_JSON, _json_value
+from livingeval.scrub._entities import RULE_ENTITIES, merge_detections
+from livingeval.scrub._shape import shape, word_trie
+from tests.scrub.test_properties import cards, emails, ibans
+
+ALL = frozenset(RULE_ENTITIES)
+
+# Values of every rule type, in the forms the detectors know, and near-misses.
+_PII = st.sampled_from(
+    [
+        "+1 (415) 555-0100",
+        "415.555.0100 ext. 12",
+        "call 555 0100",
+        "078-05-1120",
+        "SSN 078 05 1120",
+        "192.168.0.1",
+        "2001:db8::8a2e:370:7334",
+        "00:1A:2b:3C:4d:5E",
+        "https://admin:hunter2@db.example.com/x",
+        "born 1990-04-12",
+        "date of birth: 12/04/1990",
+        "DOB April 12, 1990",
+        "age 3.4.2001",
+        "221B Baker Street",
+        "1600 Pennsylvania Ave NW, Washington, DC 20500",
+        "12 main st",
+        "apt. 731",
+        "Suite 300",
+        "P.O. Box 15",
+        "PSC 4926, Box 7979\nAPO AA 63682",
+        "Hauptstraße 5",
+        "Rue de Rivoli 12",
+        "46 via roma 74",
+        "ul. Karpacka 69",
+        "53 Σκαφίδια 148\n10115 Berlin",
+        "Springfield, IL 62704",
+        "zip code 94110",
+        "SW1A 1AA",
+        "Grote Baan 477",
+        "AKIAIOSFODNN7EXAMPLE",
+        "ghp_" + "a1B2" * 9,
+        "sk-proj-" + "Ab3" * 10,
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+        "password=hunter2",
+        "api_key: 9f8e7d6c5b4a39281706",
+        "Authorization: Bearer abcDEF1234567890xyzXYZ",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----",
+        "<PHONE_1>",
+        "4111 1111 1111 1111",
+    ]
+)
+# Noise: prose, numbers, street and unit words, punctuation, non-ASCII letters, spaces
+# and digits (which switch the shape scans off), placeholders.
+_WORDS = st.sampled_from(
+    [
+        "the", "way", "place", "court", "st", "Main", "Avenue", "box", "code", "unit",
+        "address", "live at", "weeks", "of", "and", "Error", "is", "=", ":", "-", "#",
+        "no.", "Apt", "CA", "AA", "APO", "rue", "via", "weg", "é", "Straße", "İ", "ſ",
+        "٣", "３", "\xa0", "?", "(", ")", "'", '"', "{", "}", "[", "]", "_", ".", ",",
+        "\t", "\n", "\x00", "key", "token", "bearer", "born", "phone",
+    ]
+)  # fmt: skip
+_NUMBERS = st.from_regex(re.compile(r"[0-9]{1,6}([ .\-/][0-9]{1,5}){0,3}[A-Za-z]?"), fullmatch=True)
+_PIECES = st.one_of(
+    _PII,
+    _WORDS,
+    _NUMBERS,
+    cards(),
+    ibans(),
+    emails,
+    st.text(max_size=12),
+    st.text(alphabet="0123456789 .-()/:aA", max_size=16),
+)
+_SEPARATORS = st.sampled_from([" ", "", "\n", ", ", "\t", ": ", " - "])
+
+
+@st.composite
+def mixed_texts(draw: st.DrawFn) -> str:
+    pieces = draw(st.lists(_PIECES, max_size=14))
+    out = ""
+    for piece in pieces:
+        out += draw(_SEPARATORS) + piece
+    return out
+
+
+def _spans(found: list[Detection]) -> list[tuple[str, int, int]]:
+    return sorted((d.entity, d.start, d.end) for d in found)
+
+
+@given(mixed_texts())
+@example("Visit 1600 Pennsylvania Ave NW, Washington, DC 20500 or call +1 415 555 0100")
+@example("12 foo ct 3 and 4 Main 5\nSpringfield 62704")
+@example("x\rCA 12345 and ٣ 221B Baker Street")
+def test_fast_path_finds_exactly_what_the_full_detectors_find(text: str) -> None:
+    fast = detect_rules(text, ALL)
+    full = detect_rules(text, ALL, fast=False)
+    assert _spans(fast) == _spans(full)
+    assert merge_detections(fast) == merge_detections(full)
+
+
+@given(st.lists(mixed_texts(), min_size=1, max_size=4))
+def test_gates_of_a_joined_trace_change_nothing(texts: list[str]) -> None:
+    joined = "\n\x00\n".join(texts)
+    assert _spans(detect_rules(joined, ALL, Gates(joined))) == _spans(
+        detect_rules(joined, ALL, fast=False)
+    )
+
+
+@given(mixed_texts(), st.sets(st.sampled_from(sorted(ALL)), min_size=1))
+def test_fast_path_with_some_entities(text: str, wanted: set[str]) -> None:
+    chosen = frozenset(wanted)
+    assert _spans(detect_rules(text, chosen)) == _spans(detect_rules(text, chosen, fast=False))
+
+
+def test_scrub_output_uses_the_fast_path_detections() -> None:
+    text = "card 4111 1111 1111 1111, 221B Baker Street, jane@doe.org, ghp_" + "a1B2" * 9
+    full = merge_detections(detect_rules(text, ALL, fast=False))
+    assert [d.entity for d in full] == ["CARD", "ADDRESS", "EMAIL", "SECRET"]
+    assert RegexScrubber().scrub_text(text) == ("card <CARD_1>, <ADDRESS_1>, <EMAIL_1>, <SECRET_1>")
+
+
+@given(st.text())
+def test_shape_keeps_offsets(text: str) -> None:
+    shaped = shape(text)
+    if shaped is None:
+        assert any(c.isdecimal() and not c.isascii() for c in text)
+        return
+    assert len(shaped) == len(text)
+    for ch, code in zip(text, shaped, strict=True):
+        if "0" <= ch <= "9":
+            assert code == ord("0")
+        elif ch.isascii() and ch.isalpha():
+            assert code == (ord("A") if ch.isupper() else ord("a"))
+        elif not ch.isascii():
+            assert code == ord("?")
+        else:
+            assert code == ord(ch)
+
+
+@given(
+    st.lists(st.text(alphabet="abc.", min_size=1, max_size=4), min_size=1, max_size=8),
+    st.text(alphabet="abc. ", max_size=30),
+)
+def test_word_trie_matches_the_same_strings_as_the_alternation(words: list[str], text: str) -> None:
+    trie = re.compile(f"(?:{word_trie(words)})$")
+    plain = re.compile(f"(?:{'|'.join(map(re.escape, words))})$")
+    for i in range(len(text) + 1):
+        for j in range(i, len(text) + 1):
+            assert (trie.match(text, i, j) is None) == (plain.match(text, i, j) is None)
+
+
+_json_strings = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=5)
+
+
+def _json_reference(text: str) -> object:
+    if text.lstrip()[:1] not in ("{", "["):
+        return _NOT_JSON
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _NOT_JSON
+
+
+@given(
+    st.one_of(
+        st.text(alphabet=' \t\n\xa0{}[]"-0123456789tfnabc:,', max_size=12),
+        st.recursive(
+            st.none() | st.booleans() | st.integers(-(2**40), 2**40) | _json_strings,
+            lambda inner: (
+                st.lists(inner, max_size=3) | st.dictionaries(_json_strings, inner, max_size=3)
+            ),
+        ).map(lambda v: orjson.dumps(v).decode()),
+    ),
+    st.sampled_from(["", " ", "\n ", "\xa0"]),
+)
+def test_json_precheck_rejects_only_what_cannot_parse(text: str, pad: str) -> None:
+    for candidate in (text, pad + text, text + pad):
+        assert _json_value(candidate) == _json_reference(candidate)
