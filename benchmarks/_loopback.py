@@ -10,7 +10,15 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["loopback", "pin_client", "server_stats"]
+__all__ = ["CORES", "loopback", "pin_client", "server_stats"]
+
+CORES: tuple[int, ...] = tuple(sorted(os.sched_getaffinity(0)))
+"""The cores this process may use, read once at import (before any pinning).
+
+``pin_client`` narrows this process to the first core, and a subprocess inherits its
+parent's affinity, so the server must be pinned from this list, not from the current
+affinity: otherwise client and server end up sharing the client's core.
+"""
 
 
 @contextmanager
@@ -24,9 +32,7 @@ def loopback(*args: str) -> Iterator[str]:
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
-        cores = sorted(os.sched_getaffinity(0))
-        if len(cores) > 1:
-            os.sched_setaffinity(proc.pid, {cores[-1]})
+        os.sched_setaffinity(proc.pid, {CORES[-1]})
         yield url
     finally:
         proc.kill()
@@ -36,9 +42,15 @@ def loopback(*args: str) -> Iterator[str]:
 
 
 def pin_client() -> None:
-    """Pin this process (the client) to the first core."""
-    cores = sorted(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cores[0]})
+    """Pin this process (the client) to the first core (the server gets the last one)."""
+    os.sched_setaffinity(0, {CORES[0]})
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def server_stats(url: str) -> dict[str, int]:
