@@ -10,7 +10,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["CORES", "loopback", "pin_client", "server_stats"]
+__all__ = ["CORES", "loopback", "loopback_process", "pin_client", "server_cpu", "server_stats"]
 
 CORES: tuple[int, ...] = tuple(sorted(os.sched_getaffinity(0)))
 """The cores this process may use, read once at import (before any pinning).
@@ -24,6 +24,13 @@ affinity: otherwise client and server end up sharing the client's core.
 @contextmanager
 def loopback(*args: str) -> Iterator[str]:
     """Run the loopback server as a subprocess pinned to the last core; yield its base URL."""
+    with loopback_process(*args) as (url, _):
+        yield url
+
+
+@contextmanager
+def loopback_process(*args: str) -> Iterator[tuple[str, int]]:
+    """:func:`loopback`, yielding the base URL and the server's process id."""
     proc = subprocess.Popen(
         [sys.executable, "-c", "from livingeval.testing._server import main; main()", *args],
         stdout=subprocess.PIPE,
@@ -33,7 +40,7 @@ def loopback(*args: str) -> Iterator[str]:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         os.sched_setaffinity(proc.pid, {CORES[-1]})
-        yield url
+        yield url, proc.pid
     finally:
         proc.kill()
         proc.wait()
