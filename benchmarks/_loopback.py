@@ -9,8 +9,17 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-__all__ = ["CORES", "loopback", "loopback_process", "pin_client", "server_cpu", "server_stats"]
+__all__ = [
+    "CORES",
+    "loopback",
+    "loopback_process",
+    "pin_client",
+    "run_queue_wait",
+    "server_cpu",
+    "server_stats",
+]
 
 CORES: tuple[int, ...] = tuple(sorted(os.sched_getaffinity(0)))
 """The cores this process may use, read once at import (before any pinning).
@@ -58,6 +67,22 @@ def server_cpu(pid: int) -> float:
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_queue_wait(pid: int) -> float:
+    """Seconds the threads of process ``pid`` spent runnable but waiting for a core.
+
+    From Linux ``/proc/<pid>/task/*/schedstat`` (its second field); 0.0 where that is
+    missing. A benchmark whose client waited a large share of its wall time was starved by
+    other processes on its core, so its wall-clock figures say little.
+    """
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            total += int((task / "schedstat").read_text(encoding="ascii").split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that just ended, or no schedstats on this kernel
+    return total / 1e9
 
 
 def server_stats(url: str) -> dict[str, int]:
