@@ -113,6 +113,17 @@ def test_a_chunked_upload_gets_411_and_the_connection_closes() -> None:
         assert sock.recv(10) == b""
 
 
+def test_expect_100_continue_is_answered_before_the_body() -> None:
+    with LoopbackServer() as server, _connect(server) as sock:
+        request = _post("/v1/chat/completions", CHAT, b"Expect: 100-continue\r\n")
+        head, body = request.split(b"\r\n\r\n", 1)
+        sock.sendall(head + b"\r\n\r\n")
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        [(status, _, _)] = _replies(sock, 1)
+        assert status == 200
+
+
 def test_connection_close_is_honoured_after_the_reply() -> None:
     with LoopbackServer() as server, _connect(server) as sock:
         sock.sendall(_post("/v1/chat/completions", CHAT, b"Connection: close\r\n"))

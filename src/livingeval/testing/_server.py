@@ -508,8 +508,9 @@ _Request = tuple[str, str, bytes, bool, _Reply | None]
 class _HttpConnection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection; its requests are answered one at a time, in order.
 
-    Request bodies need a ``Content-Length`` (chunked uploads get HTTP 411). The replies
-    come from :meth:`LoopbackServer.respond`.
+    Request bodies need a ``Content-Length`` (chunked uploads get HTTP 411);
+    ``Expect: 100-continue`` is answered. The replies come from
+    :meth:`LoopbackServer.respond`.
     """
 
     def __init__(self, server: LoopbackServer) -> None:
@@ -519,6 +520,7 @@ class _HttpConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.task: asyncio.Task[None] | None = None
         self.closing = False
+        self.continued = False  # sent "100 Continue" for the request being received
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast("asyncio.Transport", transport)  # uvloop's is no subclass
@@ -555,6 +557,7 @@ class _HttpConnection(asyncio.Protocol):
                 return
             length = 0
             close = parts[2] == b"HTTP/1.0"
+            expect = False
             for line in lines[1:]:
                 name, _, value = line.partition(b":")
                 name = name.strip().lower()
@@ -569,12 +572,18 @@ class _HttpConnection(asyncio.Protocol):
                 elif name == b"connection":
                     token = value.strip().lower()
                     close = token == b"close" or (close and token != b"keep-alive")
+                elif name == b"expect":
+                    expect = value.strip().lower() == b"100-continue"
             if length > _MAX_BODY:
                 self._enqueue(_error(413, "the request body is too large"))
                 return
             start = end + 4
             if len(buffer) < start + length:
+                if expect and not self.continued and self.transport is not None:
+                    self.continued = True  # e.g. curl, which waits for it before the body
+                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 return
+            self.continued = False
             body = bytes(buffer[start : start + length])
             del buffer[: start + length]
             self.closing = close
