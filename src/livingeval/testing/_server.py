@@ -64,9 +64,9 @@ __all__ = [
 Rule = Callable[[str], str]
 """A reply rule: the last user message's text in, the reply text out."""
 
-Headers = tuple[tuple[str, str], ...]
+_Headers = tuple[tuple[str, str], ...]
 """Extra reply headers (Content-Type and Content-Length are always sent)."""
-_Reply = tuple[int, Headers, bytes]
+_Reply = tuple[int, _Headers, bytes]
 """A reply: status, extra headers and the JSON body."""
 
 _ANSWER = {
@@ -333,16 +333,31 @@ class LoopbackServer(AbstractContextManager["LoopbackServer"]):
             body = body[: len(body) // 2]
         return 200, (), body
 
-    async def respond(self, method: str, path: str, body: bytes) -> tuple[int, Headers, bytes]:
+    async def respond(
+        self, method: str, path: str, body: bytes
+    ) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
         """The reply to one request: ``(status, extra headers, JSON body)``.
 
-        Both transports (the lean built-in one and :meth:`app`) serve these replies.
+        Both transports (the lean built-in one and :meth:`app`) serve these replies. It
+        counts the request, sleeps the latency and draws the faults, as over HTTP.
+
+        Args:
+            method: ``"POST"`` or ``"GET"``.
+            path: The request target, e.g. ``"/v1/chat/completions"`` (a query is ignored).
+            body: The raw request body (a JSON object for the POST routes).
+
+        Returns:
+            The status (404/405 for an unknown route or method, 400 for a body that is
+            not a JSON object), extra headers beyond Content-Type and Content-Length
+            (``Retry-After`` on a 429), and the JSON body.
 
         Example:
             >>> import anyio
             >>> status, headers, body = anyio.run(LoopbackServer().respond, "GET", "/stats", b"")
             >>> status, body
             (200, b'{}')
+
+        .. versionadded:: 0.1.0
         """
         route = _ROUTES.get(path.partition("?")[0])
         if route is None:
