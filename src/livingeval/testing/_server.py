@@ -14,6 +14,11 @@ Faults are injected per request from a seeded generator: HTTP 429 with ``Retry-A
 HTTP 500, hangs longer than any sane client timeout, truncated JSON bodies and malformed
 (verdict-free) replies. Latency is drawn uniformly from ``latency=(low, high)`` seconds.
 
+It speaks lean keep-alive HTTP/1.1 straight on an asyncio protocol (no per-request routing,
+middleware or header objects), so that one core serves thousands of requests per second and
+the server is never what limits a client benchmark; :meth:`LoopbackServer.app` wraps the
+same replies in an ``aiohttp.web`` application for embedding.
+
 Run it in-process (``with LoopbackServer(...) as server: server.url``; it serves from its
 own thread and event loop) or as a subprocess, which prints its base URL on stdout::
 
@@ -23,6 +28,7 @@ own thread and event loop) or as a subprocess, which prints its base URL on stdo
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import itertools
 import math
@@ -31,11 +37,11 @@ import re
 import sys
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import anyio.from_thread
@@ -57,6 +63,11 @@ __all__ = [
 
 Rule = Callable[[str], str]
 """A reply rule: the last user message's text in, the reply text out."""
+
+_Headers = tuple[tuple[str, str], ...]
+"""Extra reply headers (Content-Type and Content-Length are always sent)."""
+_Reply = tuple[int, _Headers, bytes]
+"""A reply: status, extra headers and the JSON body."""
 
 _ANSWER = {
     letter: re.compile(rf"\[Answer {letter}\]\n(.*?)\n\[End of Answer {letter}\]", re.DOTALL)
@@ -228,19 +239,26 @@ class LoopbackServer(AbstractContextManager["LoopbackServer"]):
         self.counts: Counter[str] = Counter()
         self.arrivals: list[float] = []
         """``time.monotonic()`` of every request's arrival, in order."""
-        self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
+        self._connections: set[_HttpConnection] = set()
         self._portal_cm: Any = None
         self._portal: anyio.from_thread.BlockingPortal | None = None
 
     # ------------------------------------------------------------------ app
 
     def app(self) -> web.Application:
-        """The aiohttp application (for embedding in another server)."""
+        """The same replies as an ``aiohttp.web`` application (for embedding in another server)."""
+
+        async def handle(request: web.Request) -> web.Response:
+            status, headers, body = await self.respond(
+                request.method, request.path_qs, await request.read()
+            )
+            return web.Response(
+                status=status, body=body, headers=dict(headers), content_type="application/json"
+            )
+
         app = web.Application()
-        app.router.add_post("/v1/chat/completions", self._chat)
-        app.router.add_post("/v1/messages", self._messages)
-        app.router.add_post("/v1/embeddings", self._embeddings)
-        app.router.add_get("/stats", self._stats)
+        app.router.add_route("*", "/{tail:.*}", handle)
         return app
 
     @property
@@ -269,60 +287,97 @@ class LoopbackServer(AbstractContextManager["LoopbackServer"]):
             peak = max(peak, end - start + 1)
         return peak
 
-    async def _delay_and_fault(self) -> web.Response | str | None:
-        """Sleep the latency, then maybe return a fault response (or a fault tag)."""
+    async def _delay_and_fault(self) -> _Reply | str | None:
+        """Sleep the latency, then maybe return a fault reply (or a fault tag)."""
         self.arrivals.append(time.monotonic())
         rng = self._rng
         low, high = self.latency
         delay = rng.uniform(low, high) if high > 0 else 0.0
         faults = self.faults
         draw = rng.random()
-        self.counts["requests"] += 1
+        counts = self.counts
+        counts["requests"] += 1
         if delay:
-            await anyio.sleep(delay)
+            await asyncio.sleep(delay)
         edge = faults.throttle
         if draw < edge:
-            self.counts["throttled"] += 1
-            return web.Response(
-                status=429,
-                body=b'{"error": {"message": "rate limited (injected)"}}',
-                headers={"Retry-After": f"{faults.retry_after:g}"},
-                content_type="application/json",
+            counts["throttled"] += 1
+            return (
+                429,
+                (("Retry-After", f"{faults.retry_after:g}"),),
+                b'{"error": {"message": "rate limited (injected)"}}',
             )
         edge += faults.server_error
         if draw < edge:
-            self.counts["server_errors"] += 1
-            return web.Response(
-                status=500,
-                body=b'{"error": {"message": "internal error (injected)"}}',
-                content_type="application/json",
-            )
+            counts["server_errors"] += 1
+            return 500, (), b'{"error": {"message": "internal error (injected)"}}'
         edge += faults.timeout
         if draw < edge:
-            self.counts["hangs"] += 1
-            await anyio.sleep(faults.hang)
+            counts["hangs"] += 1
+            await asyncio.sleep(faults.hang)
             return None
         edge += faults.truncated
         if draw < edge:
-            self.counts["truncated"] += 1
+            counts["truncated"] += 1
             return "truncated"
         edge += faults.malformed
         if draw < edge:
-            self.counts["malformed"] += 1
+            counts["malformed"] += 1
             return "malformed"
         return None
 
     @staticmethod
-    def _json(obj: Any, fault: str | None) -> web.Response:
+    def _json(obj: Any, fault: str | None) -> _Reply:
         body = orjson.dumps(obj)
         if fault == "truncated":
             body = body[: len(body) // 2]
-        return web.Response(body=body, content_type="application/json")
+        return 200, (), body
 
-    async def _chat(self, request: web.Request) -> web.Response:
-        payload = orjson.loads(await request.read())
+    async def respond(
+        self, method: str, path: str, body: bytes
+    ) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
+        """The reply to one request: ``(status, extra headers, JSON body)``.
+
+        Both transports (the lean built-in one and :meth:`app`) serve these replies. It
+        counts the request, sleeps the latency and draws the faults, as over HTTP.
+
+        Args:
+            method: ``"POST"`` or ``"GET"``.
+            path: The request target, e.g. ``"/v1/chat/completions"`` (a query is ignored).
+            body: The raw request body (a JSON object for the POST routes).
+
+        Returns:
+            The status (404/405 for an unknown route or method, 400 for a body that is
+            not a JSON object), extra headers beyond Content-Type and Content-Length
+            (``Retry-After`` on a 429), and the JSON body.
+
+        Example:
+            >>> import anyio
+            >>> status, headers, body = anyio.run(LoopbackServer().respond, "GET", "/stats", b"")
+            >>> status, body
+            (200, b'{}')
+
+        .. versionadded:: 0.1.0
+        """
+        route = _ROUTES.get(path.partition("?")[0])
+        if route is None:
+            return _error(404, f"no route {path}; try POST /v1/chat/completions")
+        verb, handler = route
+        if method != verb:
+            return _error(405, f"{path} takes {verb}, not {method}")
+        if handler is None:
+            return 200, (), orjson.dumps(self.stats())
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            return _error(400, f"the request body is not JSON ({exc}); send a JSON object")
+        if not isinstance(payload, dict):
+            return _error(400, "the request body must be a JSON object")
+        return await handler(self, payload)
+
+    async def _chat(self, payload: dict[str, Any]) -> _Reply:
         fault = await self._delay_and_fault()
-        if isinstance(fault, web.Response):
+        if isinstance(fault, tuple):
             return fault
         text = _last_user_text(payload.get("messages"))
         reply = "I cannot tell which answer is better." if fault == "malformed" else self.rule(text)
@@ -344,12 +399,11 @@ class LoopbackServer(AbstractContextManager["LoopbackServer"]):
                 "total_tokens": len(text) // 4 + 8 + max(1, len(reply) // 4),
             },
         }
-        return self._json(obj, fault if isinstance(fault, str) else None)
+        return self._json(obj, fault)
 
-    async def _messages(self, request: web.Request) -> web.Response:
-        payload = orjson.loads(await request.read())
+    async def _messages(self, payload: dict[str, Any]) -> _Reply:
         fault = await self._delay_and_fault()
-        if isinstance(fault, web.Response):
+        if isinstance(fault, tuple):
             return fault
         text = _last_user_text(payload.get("messages"))
         reply = "I cannot tell which answer is better." if fault == "malformed" else self.rule(text)
@@ -366,12 +420,11 @@ class LoopbackServer(AbstractContextManager["LoopbackServer"]):
                 "output_tokens": max(1, len(reply) // 4),
             },
         }
-        return self._json(obj, fault if isinstance(fault, str) else None)
+        return self._json(obj, fault)
 
-    async def _embeddings(self, request: web.Request) -> web.Response:
-        payload = orjson.loads(await request.read())
+    async def _embeddings(self, payload: dict[str, Any]) -> _Reply:
         fault = await self._delay_and_fault()
-        if isinstance(fault, web.Response):
+        if isinstance(fault, tuple):
             return fault
         inputs = payload.get("input", [])
         texts = [inputs] if isinstance(inputs, str) else list(inputs)
@@ -386,30 +439,29 @@ class LoopbackServer(AbstractContextManager["LoopbackServer"]):
             ],
             "usage": {"prompt_tokens": sum(len(str(t)) // 4 for t in texts)},
         }
-        return self._json(obj, fault if isinstance(fault, str) else None)
-
-    async def _stats(self, request: web.Request) -> web.Response:
-        return web.Response(body=orjson.dumps(self.stats()), content_type="application/json")
+        return self._json(obj, fault)
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start_async(self) -> None:
         """Start serving in the running event loop (asyncio backend)."""
-        runner = web.AppRunner(
-            self.app(), access_log=None, handle_signals=False, shutdown_timeout=0.2
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(
+            lambda: _HttpConnection(self), "127.0.0.1", self.port
         )
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", self.port)
-        await site.start()
-        self._runner = runner
-        address = runner.addresses[0]
-        self.port = int(address[1])
+        self.port = int(self._listener.sockets[0].getsockname()[1])
 
     async def stop_async(self) -> None:
-        """Stop serving."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
+        """Stop serving: close the listener and every open connection."""
+        listener, self._listener = self._listener, None
+        if listener is None:
+            return
+        listener.close()
+        tasks = [task for c in self._connections if (task := c.close()) is not None]
+        self._connections.clear()
+        if tasks:
+            await asyncio.wait(tasks)
+        await listener.wait_closed()
 
     def start(self) -> LoopbackServer:
         """Start serving from a background thread with its own event loop."""
@@ -436,6 +488,159 @@ class LoopbackServer(AbstractContextManager["LoopbackServer"]):
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+_Handler = Callable[[LoopbackServer, dict[str, Any]], Awaitable[_Reply]]
+_ROUTES: dict[str, tuple[str, _Handler | None]] = {
+    "/v1/chat/completions": ("POST", LoopbackServer._chat),
+    "/v1/messages": ("POST", LoopbackServer._messages),
+    "/v1/embeddings": ("POST", LoopbackServer._embeddings),
+    "/stats": ("GET", None),  # the counters, answered by respond() itself
+}
+
+
+def _error(status: int, message: str) -> _Reply:
+    return status, (), orjson.dumps({"error": {"message": message}})
+
+
+_REASONS = {
+    200: b"OK",
+    400: b"Bad Request",
+    404: b"Not Found",
+    405: b"Method Not Allowed",
+    411: b"Length Required",
+    413: b"Payload Too Large",
+    429: b"Too Many Requests",
+    500: b"Internal Server Error",
+}
+_MAX_HEAD = 64 * 1024
+_MAX_BODY = 64 * 1024 * 1024
+
+_Request = tuple[str, str, bytes, bool, _Reply | None]
+"""Method, target, body, whether to close after replying, and a ready reply (a bad request)."""
+
+
+class _HttpConnection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection; its requests are answered one at a time, in order.
+
+    Request bodies need a ``Content-Length`` (chunked uploads get HTTP 411);
+    ``Expect: 100-continue`` is answered. The replies come from
+    :meth:`LoopbackServer.respond`.
+    """
+
+    def __init__(self, server: LoopbackServer) -> None:
+        self.server = server
+        self.buffer = bytearray()
+        self.queue: deque[_Request] = deque()
+        self.transport: asyncio.Transport | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.closing = False
+        self.continued = False  # sent "100 Continue" for the request being received
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast("asyncio.Transport", transport)  # uvloop's is no subclass
+        self.server._connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self.server._connections.discard(self)
+        if self.task is not None:
+            self.task.cancel()  # e.g. a hanging request whose client gave up
+
+    def close(self) -> asyncio.Task[None] | None:
+        """Close the connection; return its request task (cancelled) if one is running."""
+        task = self.task
+        if task is not None:
+            task.cancel()
+        if self.transport is not None:
+            self.transport.close()
+        return task
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        while not self.closing:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buffer) > _MAX_HEAD:
+                    self._enqueue(_error(400, "the request head is too large"))
+                return
+            lines = bytes(buffer[:end]).split(b"\r\n")
+            parts = lines[0].split(b" ")
+            if len(parts) != 3:
+                self._enqueue(_error(400, "malformed request line"))
+                return
+            length = 0
+            close = parts[2] == b"HTTP/1.0"
+            expect = False
+            for line in lines[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    if not value.strip().isdigit():
+                        self._enqueue(_error(400, "bad Content-Length"))
+                        return
+                    length = int(value)
+                elif name == b"transfer-encoding":
+                    self._enqueue(_error(411, "send the request body with a Content-Length"))
+                    return
+                elif name == b"connection":
+                    token = value.strip().lower()
+                    close = token == b"close" or (close and token != b"keep-alive")
+                elif name == b"expect":
+                    expect = value.strip().lower() == b"100-continue"
+            if length > _MAX_BODY:
+                self._enqueue(_error(413, "the request body is too large"))
+                return
+            start = end + 4
+            if len(buffer) < start + length:
+                if expect and not self.continued and self.transport is not None:
+                    self.continued = True  # e.g. curl, which waits for it before the body
+                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                return
+            self.continued = False
+            body = bytes(buffer[start : start + length])
+            del buffer[: start + length]
+            self.closing = close
+            method, target = parts[0].decode("latin-1"), parts[1].decode("latin-1")
+            self.queue.append((method, target, body, close, None))
+            if self.task is None:
+                self.task = asyncio.get_running_loop().create_task(self._serve())
+
+    def _enqueue(self, reply: _Reply) -> None:
+        """Answer ``reply`` after the requests before it, then close (a broken request)."""
+        self.closing = True
+        self.queue.append(("", "", b"", True, reply))
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._serve())
+
+    async def _serve(self) -> None:
+        queue = self.queue
+        while queue:
+            method, target, body, close, ready = queue.popleft()
+            status, headers, payload = (
+                ready if ready is not None else await self.server.respond(method, target, body)
+            )
+            transport = self.transport
+            if transport is None:
+                return
+            head = "".join(f"{name}: {value}\r\n" for name, value in headers)
+            transport.write(
+                b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                b"%s%s\r\n%s"
+                % (
+                    status,
+                    _REASONS.get(status, b"Unknown"),
+                    len(payload),
+                    head.encode("latin-1"),
+                    b"Connection: close\r\n" if close else b"",
+                    payload,
+                )
+            )
+            if close:
+                transport.close()
+                return
+        self.task = None
 
 
 _RULES: dict[str, Rule] = {
