@@ -6,6 +6,7 @@ import string
 
 import attrs
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -192,3 +193,19 @@ def test_pseudonyms_are_consistent_within_a_trace(addresses: list[str], rnd: obj
         assert seen.setdefault(address.lower(), token) == token
     assert len(set(seen.values())) == len(seen)  # different values, different placeholders
     assert attrs.evolve(out, scrubbed_by=None) != trace
+
+
+@pytest.mark.parametrize(
+    ("text", "inner"),
+    [
+        ("from DE44500105175407324931@bank.de ok", "IBAN"),
+        ("from 4111111111111111@x.com ok", "CARD"),
+        ("from 123-45-6789@x.com ok", "SSN"),
+    ],
+)
+def test_a_value_inside_an_email_is_labelled_as_the_email(text: str, inner: str) -> None:
+    """Found by the pseudonym property: an email whose local part is a valid IBAN was
+    scrubbed whole but labelled ``<IBAN_1>``; the enclosing value's type is the label."""
+    assert RULES.scrub_text(text) == "from <EMAIL_1> ok"
+    local_part = text.split()[1].split("@")[0]
+    assert RULES.scrub_text(local_part) == f"<{inner}_1>"  # the inner value alone is found

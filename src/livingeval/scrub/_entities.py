@@ -38,8 +38,9 @@ NER_ENTITIES: tuple[str, ...] = ("LOCATION", "ORG", "PERSON")
 
 ENTITIES: tuple[str, ...] = tuple(sorted(RULE_ENTITIES + NER_ENTITIES))
 
-# When two detections overlap they are merged into one span labelled with the type that
-# ranks first here: a leaked secret is worse than a leaked phone number.
+# When two detections overlap in part (or cover the same span) they are merged into one
+# span labelled with the type that ranks first here: a leaked secret is worse than a
+# leaked phone number. A detection strictly inside an email keeps the email's label.
 PRIORITY: dict[str, int] = {
     name: rank
     for rank, name in enumerate(
@@ -61,6 +62,8 @@ PRIORITY: dict[str, int] = {
         )
     )
 }
+
+_ENCLOSING = frozenset({"EMAIL"})
 
 _ENTITY_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
 
@@ -160,17 +163,23 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def merge_detections(detections: Iterable[Detection]) -> list[Detection]:
-    """Merge overlapping detections into one span each, labelled by :data:`PRIORITY`.
+    """Merge overlapping detections into one span each.
 
-    Merging rather than picking one side means a partial overlap can never leave the
-    other detection's characters in clear text.
+    A detection strictly inside an email address keeps the address's label (a local part
+    that happens to be a valid IBAN or card number is still an email); otherwise the
+    merged span is labelled by :data:`PRIORITY`. Merging rather than picking one side means a
+    partial overlap can never leave the other detection's characters in clear text.
     """
     ordered = sorted(detections, key=lambda d: (d.start, -d.end))
     out: list[Detection] = []
     for det in ordered:
         if out and det.start < out[-1].end:
             last = out[-1]
-            winner = last if _rank(last.entity) <= _rank(det.entity) else det
+            inside = det.end <= last.end and (det.start, det.end) != (last.start, last.end)
+            if inside and last.entity in _ENCLOSING:
+                winner = last  # e.g. digits inside an email address are that address
+            else:
+                winner = last if _rank(last.entity) <= _rank(det.entity) else det
             out[-1] = attrs.evolve(
                 winner,
                 start=last.start,
