@@ -24,7 +24,7 @@ from livingeval.stratify import HDBSCANStratifier
 
 pytestmark = pytest.mark.slow
 
-ARI_FLOOR = 0.30
+ARI_FLOOR = 0.32
 NOISE_CEILING = 0.15
 
 
