@@ -4,10 +4,12 @@ Protocol of ``docs/embedding.md``: the 3,080 test queries are embedded by
 ``default_embedder()`` and clustered by ``HDBSCANStratifier()`` with its defaults; the
 adjusted Rand index counts noise (-1) as one more label. The bundled table never saw
 banking77 (it is distilled from a generic corpus), so this is a held-out measurement.
-The floor sits below the measured figure (0.33-0.37 over seeds and runs, see the docs) so
-that UMAP's seed-to-seed spread does not fail it, and above the previous table (0.26-0.29
-through the same stratifier) and a lexical baseline (0.04). It is not the issue's target
-(within 0.10 of MiniLM, about 0.35-0.37), which the docs report as not yet met.
+The floor sits at the lowest figure measured over seeds 0-4 with the current table
+(``minilm-static-v3``: 0.322-0.375, see the docs), so UMAP's seed-to-seed spread does not
+fail it; it is above the previous table's lowest seed (v2: 0.315; v1: 0.26-0.29) and a lexical
+baseline (0.04). The issue's target (within 0.10 of the BERTopic-style MiniLM peer, about
+0.40-0.45 on this split) is measured by ``benchmarks/bench_cluster_quality.py``, which runs
+the peer in the same process.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from livingeval.stratify import HDBSCANStratifier
 
 pytestmark = pytest.mark.slow
 
-ARI_FLOOR = 0.30
+ARI_FLOOR = 0.32
 NOISE_CEILING = 0.15
 
 

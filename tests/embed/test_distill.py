@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from livingeval.embed import StaticEmbedder
-from livingeval.embed._distill import build_table, fortune_corpus, sif_weights, write_table
+from livingeval.embed._distill import (
+    build_table,
+    fortune_corpus,
+    sif_weights,
+    wordnet_corpus,
+    write_table,
+)
 from livingeval.errors import MissingDependencyError
 
 
@@ -43,6 +49,28 @@ def test_fortune_corpus_splits_entries(tmp_path: Path) -> None:
     (tmp_path / "wisdom").write_text("Short one here.\n%\nA longer\n  quotation.\n%\nx\n")
     (tmp_path / "wisdom.dat").write_bytes(b"\x00binary")
     assert fortune_corpus(tmp_path) == ["A longer quotation.", "Short one here."]
+
+
+def test_wordnet_corpus_keeps_quoted_usage_examples_only(tmp_path: Path) -> None:
+    header = "  1 This software and database is being provided to you, the LICENSEE, by\n"
+    noun = (
+        header + "02787772 06 n 01 bank 0 000 | a building in which banking is done; "
+        '"the bank is on the corner"; "they robbed a bank"\n'
+        '02787773 06 n 01 pin 0 000 | a number; "I forgot  my pin"; "pin"\n'
+    )
+    (tmp_path / "data.noun").write_text(noun, encoding="latin-1")
+    (tmp_path / "data.verb").write_text(
+        '01 29 v 01 top_up 0 000 | fill again; "top up my card"\n', encoding="latin-1"
+    )
+    (tmp_path / "data.adj").write_text(header, encoding="latin-1")
+    (tmp_path / "data.adv").write_text("", encoding="latin-1")
+    # Definitions, one-word examples and the licence header are left out; sorted, distinct.
+    assert wordnet_corpus(tmp_path) == [
+        "I forgot my pin",
+        "the bank is on the corner",
+        "they robbed a bank",
+        "top up my card",
+    ]
 
 
 def test_missing_wordfreq_names_the_distill_extra(monkeypatch: pytest.MonkeyPatch) -> None:

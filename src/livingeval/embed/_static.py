@@ -20,7 +20,7 @@ from livingeval.errors import ConfigError
 
 __all__ = ["StaticEmbedder", "StaticTable", "load_table"]
 
-BUNDLED = "minilm-static-v2"
+BUNDLED = "minilm-static-v3"
 """Name of the table shipped inside livingeval (``embed/_data/<name>.npz``)."""
 
 
