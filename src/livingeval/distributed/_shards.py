@@ -145,31 +145,56 @@ def _map_in_waves(executor: Executor, fn: Callable[[_J], _R], jobs: Sequence[_J]
 
 
 class _FitSample:
-    """The driver's fold of pass 1: the ``size`` smallest ``(key, id)`` over all shards."""
+    """The driver's fold of pass 1: the ``size`` smallest ``(key, id)`` over all shards.
+
+    Only keys, ids and positions travel: the chosen traces are read afterwards by
+    position (:func:`_read_rows`), so the driver never holds more than ``size`` traces.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.total = 0
         self._seen = 0
         # A max-heap on (key, id, arrival): the arrival breaks ties between duplicate ids.
-        self._heap: list[tuple[int, _Reversed, int, Trace]] = []
+        self._heap: list[tuple[int, _Reversed, int, int, int]] = []
 
-    def add(self, result: tuple[int, list[tuple[int, Trace]]]) -> None:
-        """Fold one shard's count and candidates in."""
+    def add(self, shard: int, result: tuple[int, list[tuple[int, str, int]]]) -> None:
+        """Fold one shard's count and ``(key, id, row)`` candidates in."""
         count, part = result
         self.total += count
-        for key, trace in part:
+        for key, trace_id, row in part:
             self._seen += 1
-            item = (-key, _Reversed(trace.id), -self._seen, trace)
+            item = (-key, _Reversed(trace_id), -self._seen, shard, row)
             if len(self._heap) < self.size:
                 heapq.heappush(self._heap, item)
             elif item[:3] > self._heap[0][:3]:
                 heapq.heapreplace(self._heap, item)
 
-    def traces(self) -> list[Trace]:
-        """The chosen traces by ascending ``(key, id)``."""
+    def positions(self) -> list[tuple[int, int]]:
+        """The chosen traces' ``(shard, row)`` by ascending ``(key, id)``."""
         ordered = sorted(self._heap, key=lambda it: (-it[0], it[1].value, -it[2]))
-        return [it[3] for it in ordered]
+        return [(it[3], it[4]) for it in ordered]
+
+
+def _fit_sample(
+    executor: Executor, source: ShardedTraceSource, paths: Sequence[str], size: int, seed: int
+) -> tuple[int, list[Trace]]:
+    """Pass 1: the window's trace count and its ``size`` traces with the smallest keys."""
+    fit = _FitSample(size)
+    sample_shard = _SampleShard(size, seed, source.lenient, source.window, source.now)
+    for shard, result in enumerate(_map_in_waves(executor, sample_shard, paths)):
+        fit.add(shard, result)
+    positions = fit.positions()
+    rows: dict[int, set[int]] = defaultdict(set)
+    for shard, row in positions:
+        rows[shard].add(row)
+    with_rows = sorted(rows)
+    read = executor.map(
+        _FetchShard(None, source.lenient, source.window, source.now),
+        [(paths[i], frozenset(rows[i])) for i in with_rows],
+    )
+    by_shard = dict(zip(with_rows, read, strict=True))
+    return fit.total, [by_shard[shard][row] for shard, row in positions]
 
 
 @attrs.frozen(order=False)
@@ -187,7 +212,7 @@ class _Reversed:
 
 @attrs.frozen
 class _SampleShard:
-    """Worker side of pass 1: the ``size`` traces of a shard with the smallest seeded keys."""
+    """Worker side of pass 1: key, id and row of a shard's ``size`` smallest seeded keys."""
 
     size: int
     seed: int
@@ -195,17 +220,17 @@ class _SampleShard:
     window: timedelta | None = None
     now: datetime | None = None
 
-    def __call__(self, path: str) -> tuple[int, list[tuple[int, Trace]]]:
-        heap: list[tuple[int, str, Trace]] = []  # max-heap on key via negation
+    def __call__(self, path: str) -> tuple[int, list[tuple[int, str, int]]]:
+        heap: list[tuple[int, str, int]] = []  # max-heap on key via negation
         count = 0
-        for trace in _open(path, self.lenient, self.window, self.now):
+        for row, trace in enumerate(_open(path, self.lenient, self.window, self.now)):
             count += 1
-            item = (-_key(self.seed, trace.id), trace.id, trace)
+            item = (-_key(self.seed, trace.id), trace.id, row)
             if len(heap) < self.size:
                 heapq.heappush(heap, item)
             elif item[0] > heap[0][0]:
                 heapq.heapreplace(heap, item)
-        return count, [(-k, t) for k, _, t in heap]
+        return count, [(-k, tid, row) for k, tid, row in heap]
 
 
 @attrs.frozen
@@ -317,12 +342,8 @@ def stratify_shards(
     view = TraceView(view)
     paths = [str(p) for p in source.shards]
 
-    fit = _FitSample(fit_size)
-    for result in _map_in_waves(
-        executor, _SampleShard(fit_size, seed, source.lenient, source.window, source.now), paths
-    ):
-        fit.add(result)
-    fit_traces = [scrubber.scrub(trace) for trace in fit.traces()]
+    _, fit_raw = _fit_sample(executor, source, paths, fit_size, seed)
+    fit_traces = [scrubber.scrub(trace) for trace in fit_raw]
     fit_vectors = embed_traces(embedder, fit_traces, view=view)
     strata = stratifier.fit(fit_vectors)
 
@@ -489,9 +510,10 @@ class _SummariseShard:
 
 @attrs.frozen
 class _FetchShard:
-    """Worker side: the scrubbed traces at some rows of one shard (the sampled ones)."""
+    """Worker side: the traces at some rows of one shard, scrubbed unless ``scrubber`` is None
+    (the fit sample, which the driver has scrubbed and embedded in chunks)."""
 
-    scrubber: Scrubber
+    scrubber: Scrubber | None
     lenient: bool
     window: timedelta | None
     now: datetime | None
@@ -501,7 +523,7 @@ class _FetchShard:
         found: dict[int, Trace] = {}
         for row, trace in enumerate(_open(path, self.lenient, self.window, self.now)):
             if row in rows:
-                found[row] = self.scrubber.scrub(trace)
+                found[row] = trace if self.scrubber is None else self.scrubber.scrub(trace)
                 if len(found) == len(rows):
                     break
         return found
@@ -592,20 +614,13 @@ def sample_window(
     sample; never the window.
     """
     paths = [str(p) for p in source.shards]
-    fit = _FitSample(fit_size)
-    for result in _map_in_waves(
-        executor, _SampleShard(fit_size, seed, source.lenient, source.window, source.now), paths
-    ):
-        fit.add(result)
-    total = fit.total
+    total, fit_raw = _fit_sample(executor, source, paths, fit_size, seed)
     if total == 0:
         raise ConfigError(
             f"the {len(paths)} shards hold no traces; check the files and the time window "
             f"(window={source.window})",
             field="source",
         )
-    fit_raw = fit.traces()
-    del fit
     parts = executor.map(
         _ScrubEmbed(scrubber, embedder, view),
         [fit_raw[i : i + chunk_size] for i in range(0, len(fit_raw), chunk_size)],
