@@ -184,17 +184,28 @@ def _fit_sample(
     sample_shard = _SampleShard(size, seed, source.lenient, source.window, source.now)
     for shard, result in enumerate(_map_in_waves(executor, sample_shard, paths)):
         fit.add(shard, result)
-    positions = fit.positions()
+    return fit.total, _read_positions(executor, source, paths, fit.positions(), None)
+
+
+def _read_positions(
+    executor: Executor,
+    source: ShardedTraceSource,
+    paths: Sequence[str],
+    positions: Sequence[tuple[int, int]],
+    scrubber: Scrubber | None,
+) -> list[Trace]:
+    """The traces at ``(shard, row)`` positions, in that order, read by the workers
+    (scrubbed by ``scrubber`` unless it is None)."""
     rows: dict[int, set[int]] = defaultdict(set)
     for shard, row in positions:
         rows[shard].add(row)
     with_rows = sorted(rows)
     read = executor.map(
-        _FetchShard(None, source.lenient, source.window, source.now),
+        _FetchShard(scrubber, source.lenient, source.window, source.now),
         [(paths[i], frozenset(rows[i])) for i in with_rows],
     )
     by_shard = dict(zip(with_rows, read, strict=True))
-    return fit.total, [by_shard[shard][row] for shard, row in positions]
+    return [by_shard[shard][row] for shard, row in positions]
 
 
 @attrs.frozen(order=False)
@@ -693,15 +704,7 @@ def sample_window(
             break
         share *= 4.0
     picked = [(int(candidate_at[i, 0]), int(candidate_at[i, 1])) for i in sample.indices]
-    rows: dict[int, set[int]] = defaultdict(set)
-    for shard, row in picked:
-        rows[shard].add(row)
-    shards_with_rows = sorted(rows)
-    fetched = executor.map(
-        _FetchShard(scrubber, source.lenient, source.window, source.now),
-        [(paths[s], frozenset(rows[s])) for s in shards_with_rows],
-    )
-    by_shard = dict(zip(shards_with_rows, fetched, strict=True))
+    sampled = _read_positions(executor, source, paths, picked, scrubber)
     populations: dict[int, int] = defaultdict(int)
     for (label, _), count in cells.items():
         populations[label] += count
@@ -712,5 +715,5 @@ def sample_window(
         fit_vectors=fit_vectors,
         populations=dict(populations),
         sample=sample,
-        sampled=tuple(by_shard[shard][row] for shard, row in picked),
+        sampled=tuple(sampled),
     )
