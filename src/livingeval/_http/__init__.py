@@ -29,19 +29,21 @@ from livingeval._http._engine import (
     Limiter,
     RateLimiter,
     RetryPolicy,
+    check_rates,
     classify_status,
     on_backoff,
     parse_retry_after,
 )
 
 __all__ = [
-    "JSON_HEADERS",
     "HttpEngine",
     "HttpStatistics",
+    "JSON_HEADERS",
     "JsonReply",
     "Limiter",
     "RateLimiter",
     "RetryPolicy",
+    "check_rates",
     "classify_status",
     "on_backoff",
     "parse_retry_after",

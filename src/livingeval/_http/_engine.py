@@ -219,6 +219,16 @@ class Limiter(Protocol):
         ...
 
 
+def check_rates(requests_per_minute: float | None, tokens_per_minute: float | None) -> None:
+    """Raise :class:`~livingeval.errors.ConfigError` unless each limit is positive or None."""
+    for name, value in (
+        ("requests_per_minute", requests_per_minute),
+        ("tokens_per_minute", tokens_per_minute),
+    ):
+        if value is not None and value <= 0:
+            raise ConfigError(f"{name} must be positive or None; got {name}={value}", field=name)
+
+
 class RateLimiter:
     """A per-provider limit on requests and tokens per minute, adaptive on 429.
 
@@ -239,14 +249,7 @@ class RateLimiter:
     def __init__(
         self, *, requests_per_minute: float | None = None, tokens_per_minute: float | None = None
     ) -> None:
-        for name, value in (
-            ("requests_per_minute", requests_per_minute),
-            ("tokens_per_minute", tokens_per_minute),
-        ):
-            if value is not None and value <= 0:
-                raise ConfigError(
-                    f"{name} must be positive or None; got {name}={value}", field=name
-                )
+        check_rates(requests_per_minute, tokens_per_minute)
         self.requests_per_minute = requests_per_minute
         self.tokens_per_minute = tokens_per_minute
         self.factor = 1.0

@@ -28,6 +28,7 @@ from typing import Any, TypeVar, cast
 import anyio
 import attrs
 
+from livingeval._http import check_rates
 from livingeval.errors import BudgetExceededError, ConfigError
 from livingeval.judge import (
     CachedVote,
@@ -76,14 +77,7 @@ class PermitBook:
         tokens_per_minute: float | None = None,
         burst_seconds: float = 0.0,
     ) -> None:
-        for name, value in (
-            ("requests_per_minute", requests_per_minute),
-            ("tokens_per_minute", tokens_per_minute),
-        ):
-            if value is not None and value <= 0:
-                raise ConfigError(
-                    f"{name} must be positive or None; got {name}={value}", field=name
-                )
+        check_rates(requests_per_minute, tokens_per_minute)
         if burst_seconds < 0:
             raise ConfigError(
                 f"burst_seconds must be >= 0; got burst_seconds={burst_seconds}",

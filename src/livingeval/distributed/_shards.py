@@ -12,7 +12,7 @@ import hashlib
 import heapq
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -259,22 +259,28 @@ class _AssignShard:
 
     def __call__(self, path: str) -> npt.NDArray[np.int32]:
         parts: list[npt.NDArray[np.int32]] = []
-        batch: list[Trace] = []
-
-        def flush() -> None:
+        for batch in _scrubbed_batches(
+            _open(path, self.lenient, self.window, self.now), self.scrubber, self.batch
+        ):
             vectors = embed_traces(self.embedder, batch, view=self.view)
             parts.append(np.asarray(self.strata.assign(vectors), dtype=np.int32))
-            batch.clear()
-
-        for trace in _open(path, self.lenient, self.window, self.now):
-            scrubbed = self.scrubber.scrub(trace)
-            require_scrubbed(scrubbed)
-            batch.append(scrubbed)
-            if len(batch) >= self.batch:
-                flush()
-        if batch:
-            flush()
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+
+
+def _scrubbed_batches(
+    traces: Iterable[Trace], scrubber: Scrubber, size: int
+) -> Iterator[list[Trace]]:
+    """The traces scrubbed (and checked to be), in batches of ``size`` (the last may be short)."""
+    batch: list[Trace] = []
+    for trace in traces:
+        scrubbed = scrubber.scrub(trace)
+        require_scrubbed(scrubbed)
+        batch.append(scrubbed)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @attrs.frozen(kw_only=True)
@@ -477,10 +483,10 @@ class _SummariseShard:
         shard, path = job
         cells: dict[tuple[int, str], int] = defaultdict(int)
         heaps: dict[tuple[int, str], list[tuple[int, int, str]]] = defaultdict(list)
-        batch: list[Trace] = []
         start = 0
-
-        def flush() -> None:
+        for batch in _scrubbed_batches(
+            _open(path, self.lenient, self.window, self.now), self.scrubber, self.batch
+        ):
             vectors = embed_traces(self.embedder, batch, view=self.view)
             labels = np.asarray(self.strata.assign(vectors), dtype=np.int64).tolist()
             keys = _hash_keys([t.id for t in batch], self.seed).tolist()
@@ -494,17 +500,7 @@ class _SummariseShard:
                     heapq.heappush(heap, item)
                 elif item > heap[0]:
                     heapq.heapreplace(heap, item)
-            batch.clear()
-
-        for trace in _open(path, self.lenient, self.window, self.now):
-            scrubbed = self.scrubber.scrub(trace)
-            require_scrubbed(scrubbed)
-            batch.append(scrubbed)
-            if len(batch) >= self.batch:
-                flush()
-                start += self.batch
-        if batch:
-            flush()
+            start += len(batch)
         cell_keys = list(heaps)
         flat = [(i, k, r, tid) for i, cell in enumerate(cell_keys) for k, r, tid in heaps[cell]]
         candidates = _Candidates(
