@@ -24,11 +24,12 @@ trigger words costs a few ``in`` checks.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from livingeval.scrub._entities import Detection
 from livingeval.scrub._shape import pattern_pair, word_trie
 
-__all__ = ["address_numbers", "detect_addresses"]
+__all__ = ["address_numbers", "detect_addresses", "lines_after"]
 
 # A house number: 12, 221B, 12-14, 7a.
 _NUM = r"\d{1,5}(?:-\d{1,4})?[A-Za-z]?"
@@ -184,8 +185,10 @@ def _extend(text: str, end: int) -> int:
     return m.end() if m is not None else end
 
 
-def _postal_lines(text: str, end: int, out: list[Detection]) -> None:
-    """Tag the postal code in the (at most four) short lines after an address line."""
+def lines_after(text: str, end: int) -> Iterator[tuple[int, str]]:
+    """The (at most four) short lines after ``end`` as ``(offset, line)``: an address
+    block's town, region and postal lines. Stops at the text's end or a line over 48
+    characters."""
     pos = end
     for _ in range(4):
         nl = text.find("\n", pos)
@@ -197,15 +200,21 @@ def _postal_lines(text: str, end: int, out: list[Detection]) -> None:
         line = text[nl + 1 : line_end]
         if len(line) > 48:
             return
+        yield nl + 1, line
+        pos = line_end
+
+
+def _postal_lines(text: str, end: int, out: list[Detection]) -> None:
+    """Tag the postal code in the (at most four) short lines after an address line."""
+    for offset, line in lines_after(text, end):
         if _UNIT_ALONE.search(line) is None:
             line = line.rstrip(".?!,;")
             m = _LINE_CITY_REGION_POSTCODE.fullmatch(line) or _LINE_POSTCODE.search(line)
             if m is not None:
                 out.append(
-                    Detection(entity="ADDRESS", start=nl + 1 + m.start(1), end=nl + 1 + m.end(1))
+                    Detection(entity="ADDRESS", start=offset + m.start(1), end=offset + m.end(1))
                 )
                 return
-        pos = line_end
 
 
 def _followed_by_block(text: str, end: int) -> bool:

@@ -27,7 +27,7 @@ from importlib import resources
 
 import attrs
 
-from livingeval.scrub._addresses import _STOP_WORDS, detect_addresses
+from livingeval.scrub._addresses import _STOP_WORDS, detect_addresses, lines_after
 from livingeval.scrub._entities import Detection
 
 __all__ = ["Gazetteer", "gazetteer", "refine_entities"]
@@ -429,20 +429,9 @@ def _address_block_places(text: str, out: list[tuple[int, int, str]]) -> None:
         town = _TOWN_AFTER.match(text, end)
         if town is not None:
             out.append((town.start(1), town.end(1), "LOCATION"))
-        pos = end
-        for _ in range(4):
-            nl = text.find("\n", pos)
-            if nl == -1:
-                break
-            line_end = text.find("\n", nl + 1)
-            if line_end == -1:
-                line_end = len(text)
-            line = text[nl + 1 : line_end]
-            pos = line_end
-            if len(line) > 48:
-                break
+        for offset, line in lines_after(text, end):
             stripped = line.strip(" \t>?*")
-            lo = nl + 1 + line.find(stripped) if stripped else nl + 1
+            lo = offset + line.find(stripped) if stripped else offset
             if not stripped or re.match(r"(?i)(?:apt|apartment|suite|ste|unit|flat)\b", stripped):
                 continue
             m = re.match(r"[^\W\d_][^\d\n,]*?(?=(?:,?\s+[A-Z]{1,3})?\s*\d|\s*,|\s*$)", stripped)
