@@ -598,11 +598,10 @@ class HttpEngine:
             if wire is not None:
                 # One timer for connect, send and read, started once the slot is held.
                 assert self._loop is not None
-                status, reply_headers, raw = await wire.post(
-                    url, data, headers, self._loop.time() + self.timeout
-                )
+                reply = await wire.post(url, data, headers, self._loop.time() + self.timeout)
+                status, raw = reply.status, reply.body
                 retry_after = (
-                    parse_retry_after(reply_headers.get("retry-after"))
+                    parse_retry_after(reply.headers.get("retry-after"))
                     if status == 429 or status == 503
                     else None
                 )

@@ -38,7 +38,7 @@ import asyncio
 import ssl
 import zlib
 from collections.abc import Mapping
-from typing import NamedTuple, cast
+from typing import cast
 from urllib.parse import urlsplit
 
 import anyio
@@ -56,15 +56,56 @@ class HttpProtocolError(ConnectionError):
     """The server's reply broke HTTP/1.1: a bad status line, bad framing or a cut body."""
 
 
-class WireResponse(NamedTuple):
-    """A complete response."""
+class WireResponse:
+    """A complete response: status, body, and headers parsed on first use.
 
-    status: int
-    """The HTTP status."""
-    headers: dict[str, str]
-    """Headers by lower-cased name (repeated headers joined with ``", "``)."""
-    body: bytes
-    """The body, de-chunked and decoded."""
+    Args:
+        status: The HTTP status.
+        fields: The header block after the status line (``b"\\r\\nName: value..."``).
+        body: The body, de-chunked and decoded.
+    """
+
+    __slots__ = ("_fields", "_headers", "body", "status")
+
+    def __init__(self, status: int, fields: bytes, body: bytes) -> None:
+        self.status = status
+        """The HTTP status."""
+        self.body = body
+        """The body, de-chunked and decoded."""
+        self._fields = fields
+        self._headers: dict[str, str] | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers by lower-cased name (repeated headers joined with ``", "``)."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = _parse_fields(self._fields)
+        return headers
+
+    def __repr__(self) -> str:
+        return f"WireResponse(status={self.status}, body={self.body[:40]!r})"
+
+
+def _parse_fields(fields: bytes) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for line in fields.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        key = name.strip().lower().decode("latin-1")
+        text = value.strip().decode("latin-1")
+        old = headers.get(key)
+        headers[key] = text if old is None else f"{old}, {text}"
+    return headers
+
+
+def _field(fields: bytes, name: bytes) -> str | None:
+    """The value of header ``name`` (given as ``b"\\r\\nname:"``) in lower-cased ``fields``."""
+    start = fields.find(name)
+    if start < 0:
+        return None
+    start += len(name)
+    end = fields.find(b"\r\n", start)
+    return fields[start : end if end >= 0 else len(fields)].strip().decode("latin-1")
 
 
 class _Origin:
@@ -92,7 +133,8 @@ class _Connection(asyncio.Protocol):
         "buffer",
         "close_after",
         "closed",
-        "headers",
+        "encoding",
+        "fields",
         "loop",
         "origin",
         "remaining",
@@ -115,7 +157,8 @@ class _Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[WireResponse] | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.status = 0
-        self.headers: dict[str, str] = {}
+        self.fields = b""
+        self.encoding: str | None = None
         self.remaining = 0
         self.close_after = False
         self.url = ""
@@ -244,8 +287,7 @@ class _Connection(asyncio.Protocol):
         if body is None:
             body = bytes(self.body)
             self.body.clear()
-        headers = self.headers
-        encoding = headers.get("content-encoding")
+        encoding = self.encoding
         if encoding is not None and encoding != "identity":
             try:
                 body = _decode(body, encoding)
@@ -264,14 +306,16 @@ class _Connection(asyncio.Protocol):
         waiter = self.waiter
         self.waiter = None
         if waiter is not None and not waiter.done():
-            waiter.set_result(WireResponse(self.status, headers, body))
+            waiter.set_result(WireResponse(self.status, self.fields, body))
 
     # -- parsing ----------------------------------------------------------------------
 
     def _head(self, data: bytes, end: int) -> bytes | None:
         """Parse the head ending at ``end``; set the body state; return what follows it."""
-        lines = data[:end].split(b"\r\n")
-        line = lines[0]
+        line_end = data.find(b"\r\n", 0, end)
+        if line_end < 0:
+            line_end = end
+        line = data[:line_end]
         version = line[:9]
         if (
             (version != b"HTTP/1.1 " and version != b"HTTP/1.0 ")
@@ -282,16 +326,14 @@ class _Connection(asyncio.Protocol):
             self._fail(HttpProtocolError(f"malformed status line {line[:80]!r}"))
             return None
         status = int(line[9:12])
-        headers: dict[str, str] = {}
-        for raw in lines[1:]:
-            name, colon, value = raw.partition(b":")
-            if not colon:
+        # The header block, lower-cased once: the framing headers are found with bytes
+        # searches; the rest are parsed only if someone asks (WireResponse.headers).
+        raw_fields = data[line_end:end]
+        fields = raw_fields.lower()
+        for raw in fields.split(b"\r\n")[1:]:
+            if b":" not in raw:
                 self._fail(HttpProtocolError(f"malformed header line {raw[:80]!r}"))
                 return None
-            key = name.strip().lower().decode("latin-1")
-            text = value.strip().decode("latin-1")
-            old = headers.get(key)
-            headers[key] = text if old is None else f"{old}, {text}"
         rest = data[end + 4 :]
         if 100 <= status < 200:
             # An interim reply (100 Continue, 103 Early Hints): the real one follows.
@@ -302,17 +344,25 @@ class _Connection(asyncio.Protocol):
                 self.data_received(rest)
             return None
         self.status = status
-        self.headers = headers
-        connection = headers.get("connection", "").lower()
-        self.close_after = "close" in connection or (
-            version == b"HTTP/1.0 " and "keep-alive" not in connection
+        self.fields = raw_fields
+        if b"\r\nconnection:" in fields:
+            connection = _field(fields, b"\r\nconnection:") or ""
+            self.close_after = "close" in connection or (
+                version == b"HTTP/1.0 " and "keep-alive" not in connection
+            )
+        else:
+            self.close_after = version == b"HTTP/1.0 "
+        self.encoding = (
+            _field(fields, b"\r\ncontent-encoding:") if b"\r\ncontent-encoding:" in fields else None
         )
         if status in _NO_BODY:
             self.state = _LENGTH
             self.remaining = 0
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
+        elif b"\r\ntransfer-encoding:" in fields and "chunked" in (
+            _field(fields, b"\r\ntransfer-encoding:") or ""
+        ):
             self.state = _CHUNK_SIZE
-        elif (length := headers.get("content-length")) is not None:
+        elif (length := _field(fields, b"\r\ncontent-length:")) is not None:
             if not length.isdigit():
                 self._fail(HttpProtocolError(f"bad Content-Length {length[:40]!r}"))
                 return None
