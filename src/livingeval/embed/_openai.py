@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from livingeval._http import HttpEngine, RetryPolicy, Transport, check_transport
+from livingeval._http import JSON_HEADERS, HttpEngine, RetryPolicy, Transport, check_transport
 from livingeval._sync import run_sync
 from livingeval.embed._common import check_texts, normalise_rows
 from livingeval.errors import ConfigError, LivingEvalError
@@ -152,7 +152,7 @@ class OpenAIEmbedder:
         if not items:
             return np.zeros((0, self.dimensions or 0), dtype=np.float32)
         url = f"{self.resolved_base_url}/embeddings"
-        headers = self._headers()
+        headers = {**JSON_HEADERS, **self._headers()}  # ready-made: sent with no copy per batch
         batches = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
         results: list[npt.NDArray[np.float32] | None] = [None] * len(batches)
         retry = RetryPolicy(attempts=self.attempts, sleep=self.sleep)

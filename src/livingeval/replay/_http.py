@@ -7,7 +7,14 @@ import ssl
 from types import TracebackType
 from typing import Any
 
-from livingeval._http import HttpEngine, RateLimiter, RetryPolicy, Transport, check_transport
+from livingeval._http import (
+    JSON_HEADERS,
+    HttpEngine,
+    RateLimiter,
+    RetryPolicy,
+    Transport,
+    check_transport,
+)
 from livingeval._json import message_to_obj, response_from_obj, tool_to_obj
 from livingeval.errors import ConfigError, TraceFormatError, TransientJudgeError
 from livingeval.records import ReplayRequest, Response
@@ -73,7 +80,8 @@ class OpenAICompatibleResponder:
         self.model = model
         self.url = url.rstrip("/") + "/chat/completions"
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
-        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        # Built once, Content-Type included, so the engine sends it as it is (no copy per call).
+        self._headers = {**JSON_HEADERS, **({"Authorization": f"Bearer {key}"} if key else {})}
         self.extra_body = dict(extra_body or {})
         self._engine_args: dict[str, Any] = {
             "concurrency": concurrency,
