@@ -8,10 +8,12 @@ The bare loop posts the very bodies the judge sends (same prompt template, same 
 All run in this process's main thread under the same event loop implementation
 (``--loop asyncio``, the default, or ``--loop uvloop`` when uvloop is installed).
 
-Rows per concurrency: ``bare`` (the peer: a bare aiohttp loop), ``wire`` (the same loop on
-livingeval's own HTTP client, ``livingeval._http.WireClient``), ``judge`` (the judge on its
-default transport) and ``judge-aio`` (the judge with ``transport="aiohttp"``). "vs bare"
-is always against the bare aiohttp loop.
+Rows per concurrency: ``bare`` (the peer: a bare aiohttp loop), ``floor`` (no HTTP: C
+workers awaiting timers drawn like the server's latency, i.e. what this machine charges
+for the event loop's wake-ups alone), ``wire`` (the bare loop on livingeval's own HTTP
+client, ``livingeval._http.WireClient``), ``judge`` (the judge on its default transport)
+and ``judge-aio`` (the judge with ``transport="aiohttp"``). "vs bare" is always against
+the bare aiohttp loop.
 
 Prints requests/s; client CPU per request (this process only); the share of the wall time
 the client spent runnable but waiting for its core ("cli wait", from ``/proc`` schedstat:
@@ -29,6 +31,7 @@ import argparse
 import asyncio
 import os
 import platform
+import random
 import tempfile
 import time
 from collections.abc import Callable
@@ -93,6 +96,27 @@ async def bare_loop(url: str, bodies: list[bytes], concurrency: int) -> None:
         async with anyio.create_task_group() as tg:
             for _ in range(concurrency):
                 tg.start_soon(worker)
+
+
+async def timer_loop(url: str, bodies: list[bytes], concurrency: int) -> None:
+    """The floor of any client: C workers awaiting timers drawn like the server's latency.
+
+    No HTTP at all, so its CPU per "request" is what this machine charges for the event loop
+    waking up, once per timer, at this concurrency.
+    """
+    loop = asyncio.get_running_loop()
+    draw = random.Random(0).uniform
+    remaining = iter(bodies)
+
+    async def worker() -> None:
+        for _ in remaining:
+            wake: asyncio.Future[None] = loop.create_future()
+            loop.call_later(draw(0.025, 0.075), wake.set_result, None)
+            await wake
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(concurrency):
+            tg.start_soon(worker)
 
 
 async def wire_loop(url: str, bodies: list[bytes], concurrency: int) -> None:
@@ -171,6 +195,8 @@ def main() -> None:
                 n = len(bodies)
                 timing = measure(server_pid, run_loop, bare_loop, url, bodies, c)
                 rate_b = row(c, "bare", n, timing, None)
+                timing = measure(server_pid, run_loop, timer_loop, url, bodies, c)
+                row(c, "floor", n, timing, rate_b)
                 timing = measure(server_pid, run_loop, wire_loop, url, bodies, c)
                 row(c, "wire", n, timing, rate_b)
                 for transport in TRANSPORTS:
