@@ -187,6 +187,19 @@ def test_stream_and_progress(server: LoopbackServer) -> None:
     assert seen[-1].total == 10
 
 
+def test_compare_reports_progress_and_failures() -> None:
+    seen: list[Progress] = []
+    with LoopbackServer(rule=prefer_containing("good")) as srv:
+        results = _judge(srv.url).compare_sync(_items(6), progress=seen.append)
+    assert sorted(r.item_id for r in results) == [str(i) for i in range(6)]
+    assert [(p.done, p.total, p.failed) for p in seen] == [(i, 6, 0) for i in range(1, 7)]
+    seen.clear()
+    failing = _judge("http://127.0.0.1:9/v1", runs=1)  # nothing listens on port 9
+    results = failing.compare_sync(_items(3), progress=seen.append)
+    assert all(r.failure is not None for r in results)
+    assert [(p.done, p.failed) for p in seen] == [(1, 1), (2, 2), (3, 3)]
+
+
 def test_sync_twin_works_inside_a_running_loop(server: LoopbackServer) -> None:
     async def notebook_cell() -> int:
         return len(_judge(server.url).compare_sync(_items(3)))  # blocking call inside a loop
