@@ -13,8 +13,9 @@ import orjson
 import pytest
 from aiohttp import web
 
+from livingeval._http import TRANSPORTS, Transport
 from livingeval.embed import CachedEmbedder, EmbeddingReplyError, OpenAIEmbedder
-from livingeval.errors import JudgeError, TransientJudgeError
+from livingeval.errors import ConfigError, JudgeError, TransientJudgeError
 from livingeval.testing import Faults, LoopbackServer, check_embedder
 
 pytestmark = pytest.mark.network_loopback
@@ -117,13 +118,16 @@ def test_no_dimensions_field_when_unset(scripted: tuple[ScriptedServer, Any]) ->
     assert "dimensions" not in server.requests[0]
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_retries_429_and_5xx_honouring_retry_after(
-    scripted: tuple[ScriptedServer, Any],
+    scripted: tuple[ScriptedServer, Any], transport: Transport
 ) -> None:
     server, _ = scripted
     server.script = [(429, {"Retry-After": "1.5"}), (503, {}), (500, {})]
     sleep = RecordingSleep()
-    emb = OpenAIEmbedder(base_url=server.url, api_key="k", dimensions=8, sleep=sleep)
+    emb = OpenAIEmbedder(
+        base_url=server.url, api_key="k", dimensions=8, sleep=sleep, transport=transport
+    )
     out = emb.embed(["hello", "world"])
     assert out.shape == (2, 8)
     assert len(server.requests) == 4
@@ -196,6 +200,11 @@ def test_reply_without_one_vector_per_input_is_an_error() -> None:
         emb._parse({"data": [{"index": 0, "embedding": [1, 0, 0, 0]}]}, 2, "u")
     with pytest.raises(EmbeddingReplyError, match="shape"):
         emb._parse({"data": [{"index": 0, "embedding": [1, 0]}]}, 1, "u")
+
+
+def test_an_unknown_transport_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="transport"):
+        OpenAIEmbedder(transport="httpx")  # type: ignore[arg-type]
 
 
 def test_key_is_not_in_repr_and_env_is_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from livingeval._http import HttpEngine, RateLimiter, RetryPolicy
+from livingeval._http import TRANSPORTS, HttpEngine, RateLimiter, RetryPolicy, Transport
 from livingeval.errors import TransientJudgeError
 from livingeval.testing import Faults, LoopbackServer
 
@@ -14,14 +14,23 @@ pytestmark = [pytest.mark.network_loopback, pytest.mark.anyio]
 PAYLOAD = {"model": "m", "messages": [{"role": "user", "content": "hello"}]}
 
 
-async def test_retry_after_is_honoured_with_an_injected_sleep() -> None:
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> Transport:
+    """Each engine test runs on every transport (the default wire client and aiohttp)."""
+    value: Transport = request.param
+    return value
+
+
+async def test_retry_after_is_honoured_with_an_injected_sleep(transport: Transport) -> None:
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
     with LoopbackServer(faults=Faults(throttle=1.0, retry_after=2.5)) as server:
-        engine = HttpEngine(concurrency=4, retry=RetryPolicy(attempts=3, sleep=sleep))
+        engine = HttpEngine(
+            concurrency=4, retry=RetryPolicy(attempts=3, sleep=sleep), transport=transport
+        )
         async with engine:
             with pytest.raises(TransientJudgeError) as info:
                 await engine.post_json(server.url + "/chat/completions", PAYLOAD)
@@ -32,7 +41,7 @@ async def test_retry_after_is_honoured_with_an_injected_sleep() -> None:
         assert server.stats()["requests"] == 3
 
 
-async def test_the_slot_is_released_while_sleeping_out_retry_after() -> None:
+async def test_the_slot_is_released_while_sleeping_out_retry_after(transport: Transport) -> None:
     other_done = anyio.Event()
 
     async def sleep(seconds: float) -> None:
@@ -42,7 +51,9 @@ async def test_the_slot_is_released_while_sleeping_out_retry_after() -> None:
         LoopbackServer(faults=Faults(throttle=1.0)) as throttled,
         LoopbackServer() as healthy,
     ):
-        engine = HttpEngine(concurrency=1, retry=RetryPolicy(attempts=2, sleep=sleep))
+        engine = HttpEngine(
+            concurrency=1, retry=RetryPolicy(attempts=2, sleep=sleep), transport=transport
+        )
         async with engine:
 
             async def limited() -> None:
@@ -61,22 +72,23 @@ async def test_the_slot_is_released_while_sleeping_out_retry_after() -> None:
                     tg.start_soon(other)
 
 
-async def test_timeouts_and_truncated_bodies_are_transient() -> None:
+async def test_timeouts_and_truncated_bodies_are_transient(transport: Transport) -> None:
     fast = RetryPolicy(attempts=2, sleep=lambda s: anyio.sleep(0))
     with LoopbackServer(faults=Faults(timeout=1.0, hang=2.0)) as server:
-        async with HttpEngine(timeout=0.2, retry=fast) as engine:
+        async with HttpEngine(timeout=0.2, retry=fast, transport=transport) as engine:
             with pytest.raises(TransientJudgeError, match="timeout"):
                 await engine.post_json(server.url + "/chat/completions", PAYLOAD)
             assert engine.statistics().timeouts == 2
     with LoopbackServer(faults=Faults(truncated=1.0)) as server:
-        async with HttpEngine(retry=fast) as engine:
+        async with HttpEngine(retry=fast, transport=transport) as engine:
             with pytest.raises(TransientJudgeError, match="truncated or malformed"):
                 await engine.post_json(server.url + "/chat/completions", PAYLOAD)
 
 
-async def test_500s_are_retried_until_success() -> None:
+async def test_500s_are_retried_until_success(transport: Transport) -> None:
     with LoopbackServer(faults=Faults(server_error=0.5), seed=3) as server:
-        async with HttpEngine(retry=RetryPolicy(attempts=10, sleep=lambda s: anyio.sleep(0))) as e:
+        retry = RetryPolicy(attempts=10, sleep=lambda s: anyio.sleep(0))
+        async with HttpEngine(retry=retry, transport=transport) as e:
             for _ in range(20):
                 reply = await e.post_json(server.url + "/chat/completions", PAYLOAD)
                 assert reply.body["choices"][0]["message"]["content"].startswith("ok")
@@ -98,9 +110,9 @@ async def test_rate_limiter_waits_and_backs_off() -> None:
     assert limiter.factor == pytest.approx(0.27)
 
 
-async def test_embeddings_endpoint_for_other_stages() -> None:
+async def test_embeddings_endpoint_for_other_stages(transport: Transport) -> None:
     with LoopbackServer() as server:
-        async with HttpEngine() as engine:
+        async with HttpEngine(transport=transport) as engine:
             reply = await engine.post_json(
                 server.url + "/embeddings", {"model": "e", "input": ["a", "b"], "dimensions": 8}
             )

@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from livingeval._http import RetryPolicy
+from livingeval._http import TRANSPORTS, RetryPolicy, Transport
 from livingeval.errors import BudgetExceededError, ConfigError, LivingEvalWarning
 from livingeval.judge import (
     AnthropicJudge,
@@ -62,14 +62,19 @@ def _items(n: int) -> list[PairwiseItem]:
     ]
 
 
-def _judge(url: str, **kwargs: object) -> PairwiseJudge:
-    model = OpenAICompatibleJudge(base_url=url, model="m", api_key="k", retry=FAST)
+def _judge(url: str, transport: Transport = "wire", **kwargs: object) -> PairwiseJudge:
+    model = OpenAICompatibleJudge(
+        base_url=url, model="m", api_key="k", retry=FAST, transport=transport
+    )
     return PairwiseJudge(model, **kwargs)  # type: ignore[arg-type]
 
 
-def test_the_names_the_issue_checks(server: LoopbackServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_the_names_the_issue_checks(
+    server: LoopbackServer, tmp_path: Path, transport: Transport
+) -> None:
     judge = PairwiseJudge(
-        OpenAICompatibleJudge(base_url=server.url, model="m", api_key="k"),
+        OpenAICompatibleJudge(base_url=server.url, model="m", api_key="k", transport=transport),
         runs=3,
         temperature=0.3,
         min_confidence=0.66,
@@ -124,8 +129,9 @@ def test_invalid_reply_is_reasked_once_then_recorded() -> None:
     assert result.verdict == "tie"
 
 
-def test_a_permanent_error_becomes_a_failure_value(tmp_path: Path) -> None:
-    judge = _judge("http://127.0.0.1:9/v1", runs=1)  # nothing listens on port 9
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_permanent_error_becomes_a_failure_value(tmp_path: Path, transport: Transport) -> None:
+    judge = _judge("http://127.0.0.1:9/v1", transport, runs=1)  # nothing listens on port 9
     results = judge.compare_sync(_items(3))
     assert len(results) == 3
     for result in results:
@@ -179,6 +185,19 @@ def test_stream_and_progress(server: LoopbackServer) -> None:
     assert sorted(ids, key=int) == [str(i) for i in range(10)]
     assert [p.done for p in seen] == list(range(1, 11))
     assert seen[-1].total == 10
+
+
+def test_compare_reports_progress_and_failures() -> None:
+    seen: list[Progress] = []
+    with LoopbackServer(rule=prefer_containing("good")) as srv:
+        results = _judge(srv.url).compare_sync(_items(6), progress=seen.append)
+    assert sorted(r.item_id for r in results) == [str(i) for i in range(6)]
+    assert [(p.done, p.total, p.failed) for p in seen] == [(i, 6, 0) for i in range(1, 7)]
+    seen.clear()
+    failing = _judge("http://127.0.0.1:9/v1", runs=1)  # nothing listens on port 9
+    results = failing.compare_sync(_items(3), progress=seen.append)
+    assert all(r.failure is not None for r in results)
+    assert [(p.done, p.failed) for p in seen] == [(1, 1), (2, 2), (3, 3)]
 
 
 def test_sync_twin_works_inside_a_running_loop(server: LoopbackServer) -> None:
@@ -292,9 +311,10 @@ def test_configuration_errors_surface_bare(monkeypatch: pytest.MonkeyPatch) -> N
         judge.compare_sync(_items(1))
 
 
-def test_leaving_a_stream_early_cancels_the_rest() -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_leaving_a_stream_early_cancels_the_rest(transport: Transport) -> None:
     async def main(url: str) -> str:
-        async with _judge(url).stream(_items(400)) as results:
+        async with _judge(url, transport).stream(_items(400)) as results:
             async for result in results:
                 return result.item_id
         raise AssertionError("no result")

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from livingeval import Candidate, Message, ReplayRequest, Response, Trace
+from livingeval._http import Transport
 from livingeval.errors import TraceFormatError, TransientJudgeError
 from livingeval.records import ReplayFailure
 from livingeval.replay import CallableResponder, RecordedResponder, replay, replay_sync
@@ -168,12 +169,15 @@ def test_cached_responder_survives_a_restart_and_never_caches_failures(tmp_path:
     other.close()
 
 
-def test_openai_compatible_responder_over_loopback_http() -> None:
+@pytest.mark.parametrize("transport", ["wire", "aiohttp"])
+def test_openai_compatible_responder_over_loopback_http(transport: Transport) -> None:
     from livingeval.replay import OpenAICompatibleResponder
     from livingeval.testing import LoopbackServer, always
 
     with LoopbackServer(rule=always("Your card ships tomorrow.")) as server:
-        responder = OpenAICompatibleResponder(base_url=server.url, model="cand", api_key="k")
+        responder = OpenAICompatibleResponder(
+            base_url=server.url, model="cand", api_key="k", transport=transport
+        )
         assert "k" not in repr(responder)
         results = replay_sync(responder, _traces(5), concurrency=4)
         assert [r.candidate.content for r in results if isinstance(r, Candidate)] == [
@@ -189,3 +193,5 @@ def test_openai_compatible_responder_needs_a_url(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     with pytest.raises(ConfigError, match="base_url"):
         OpenAICompatibleResponder(model="m")
+    with pytest.raises(ConfigError, match="transport"):
+        OpenAICompatibleResponder(model="m", base_url="http://x", transport="httpx")  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from livingeval._http import HttpEngine, RetryPolicy
+from livingeval._http import JSON_HEADERS, HttpEngine, RetryPolicy, Transport, check_transport
 from livingeval._sync import run_sync
 from livingeval.embed._common import check_texts, normalise_rows
 from livingeval.errors import ConfigError, LivingEvalError
@@ -56,7 +57,7 @@ class OpenAIEmbedder:
     Works with OpenAI (``text-embedding-3-large``/``-small`` with ``dimensions``), Azure-
     style proxies, vLLM, Ollama, LiteLLM and other servers speaking the same API. Texts go
     out in batches of ``batch_size``, up to ``concurrency`` batches at once over one
-    aiohttp session (livingeval's shared HTTP engine). HTTP 429, 5xx, timeouts and
+    HTTP client (livingeval's shared HTTP engine). HTTP 429, 5xx, timeouts and
     connection resets are retried with exponential jitter (tenacity); a ``Retry-After``
     header replaces the backoff. Rows come back in input order, L2-normalised as float32.
 
@@ -76,6 +77,9 @@ class OpenAIEmbedder:
         timeout: Seconds allowed for one attempt.
         attempts: Tries per request, the first included.
         sleep: The sleep used between retries (tests inject a recording one).
+        transport: The HTTP client: ``"wire"`` (default, livingeval's lean keep-alive
+            HTTP/1.1 client) or ``"aiohttp"``.
+        ssl_context: TLS settings for an ``https`` base URL; ``None`` uses the system's CAs.
 
     Example:
         >>> emb = OpenAIEmbedder(dimensions=256, api_key="sk-...")
@@ -103,6 +107,14 @@ class OpenAIEmbedder:
     """Tries per request, the first included."""
     sleep: Callable[[float], Awaitable[None]] = attrs.field(default=anyio.sleep, eq=False)
     """Sleep between retries; tests inject one that records the waits."""
+    transport: Transport = attrs.field(default="wire")
+    """The HTTP client, ``"wire"`` or ``"aiohttp"``."""
+    ssl_context: ssl.SSLContext | None = attrs.field(default=None, eq=False, repr=False)
+    """TLS settings for ``https``; ``None`` uses the system's CAs."""
+
+    @transport.validator
+    def _check_transport(self, attribute: attrs.Attribute[str], value: str) -> None:
+        check_transport(value)
 
     @property
     def resolved_base_url(self) -> str:
@@ -140,13 +152,17 @@ class OpenAIEmbedder:
         if not items:
             return np.zeros((0, self.dimensions or 0), dtype=np.float32)
         url = f"{self.resolved_base_url}/embeddings"
-        headers = self._headers()
+        headers = {**JSON_HEADERS, **self._headers()}  # ready-made: sent with no copy per batch
         batches = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
         results: list[npt.NDArray[np.float32] | None] = [None] * len(batches)
         retry = RetryPolicy(attempts=self.attempts, sleep=self.sleep)
 
         async with HttpEngine(
-            concurrency=self.concurrency, timeout=self.timeout, retry=retry
+            concurrency=self.concurrency,
+            timeout=self.timeout,
+            retry=retry,
+            transport=self.transport,
+            ssl_context=self.ssl_context,
         ) as engine:
 
             async def run(index: int) -> None:

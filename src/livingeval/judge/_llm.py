@@ -1,13 +1,14 @@
 """LLM judges over HTTP: an OpenAI-compatible chat-completions judge and an Anthropic one.
 
 Both are frozen configuration; :meth:`open` returns an async context manager holding the
-live :class:`~livingeval._http.HttpEngine` (one aiohttp session, pool sized to the
+live :class:`~livingeval._http.HttpEngine` (one HTTP client, pool sized to the
 concurrency), created in the running event loop.
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
@@ -15,7 +16,15 @@ from typing import Any, Protocol
 
 import attrs
 
-from livingeval._http import JSON_HEADERS, HttpEngine, Limiter, RateLimiter, RetryPolicy
+from livingeval._http import (
+    JSON_HEADERS,
+    HttpEngine,
+    Limiter,
+    RateLimiter,
+    RetryPolicy,
+    Transport,
+    check_transport,
+)
 from livingeval.errors import ConfigError, InvalidJudgeReplyError
 from livingeval.judge._cost import DEFAULT_PRICES, PriceTable
 
@@ -113,6 +122,8 @@ class _HttpSession:
             timeout=owner.timeout,
             retry=owner.retry,
             limiter=limiter,
+            transport=owner.transport,
+            ssl_context=owner.ssl_context,
         )
         self.url = owner._endpoint()
         # Built once: the engine sends a mapping holding Content-Type as it is.
@@ -164,6 +175,12 @@ class _HttpJudge:
     prices: PriceTable = DEFAULT_PRICES
     headers: Mapping[str, str] = attrs.field(factory=dict, hash=False)
     limiter: Limiter | None = attrs.field(default=None, eq=False, repr=False)
+    transport: Transport = attrs.field(default="wire")
+    ssl_context: ssl.SSLContext | None = attrs.field(default=None, eq=False, repr=False)
+
+    @transport.validator
+    def _check_transport(self, attribute: attrs.Attribute[str], value: str) -> None:
+        check_transport(value)
 
     provider_name = "http"
 
@@ -173,7 +190,7 @@ class _HttpJudge:
         return f"{self.provider_name}:{self.model}"
 
     def open(self, *, concurrency: int) -> AbstractAsyncContextManager[ChatSession]:
-        """Connect: one aiohttp session with a pool of ``concurrency`` connections."""
+        """Connect: one HTTP client with a pool of ``concurrency`` connections."""
         return _HttpSession(self, concurrency)
 
     def _endpoint(self) -> str:
@@ -218,6 +235,11 @@ class OpenAICompatibleJudge(_HttpJudge):
         limiter: A rate limiter to use instead of one built from ``requests_per_minute``
             and ``tokens_per_minute`` (for example one shared by every worker of a Ray
             cluster, see ``livingeval.distributed``).
+        transport: The HTTP client: ``"wire"`` (default, livingeval's lean keep-alive
+            HTTP/1.1 client) or ``"aiohttp"``. Neither follows proxy settings; only
+            ``"aiohttp"`` follows redirects.
+        ssl_context: TLS settings for an ``https`` base URL (e.g. a private CA); ``None``
+            uses the system's CAs.
 
     Example:
         >>> judge = OpenAICompatibleJudge(base_url="http://127.0.0.1:8000/v1", model="m", api_key="k")
@@ -275,7 +297,9 @@ class AnthropicJudge(_HttpJudge):
     """A judge model behind the Anthropic Messages API (``POST /v1/messages``).
 
     The key comes from ``api_key`` or ``ANTHROPIC_API_KEY``; the base URL from ``base_url``
-    or ``ANTHROPIC_BASE_URL`` (default ``https://api.anthropic.com``).
+    or ``ANTHROPIC_BASE_URL`` (default ``https://api.anthropic.com``). The other arguments
+    (``timeout``, ``retry``, rate limits, ``prices``, ``headers``, ``limiter``,
+    ``transport``, ``ssl_context``) are those of :class:`OpenAICompatibleJudge`.
 
     Example:
         >>> AnthropicJudge(model="claude-3-5-haiku-latest", api_key="k").identity

@@ -1009,15 +1009,7 @@ class PairwiseJudge:
             ...         async for result in results:
             ...             print(result.item_id, result.verdict)
         """
-        materialised = items if isinstance(items, Sequence) else list(items)
-        if self.budget_usd is not None:
-            projected = self.project_cost(materialised)
-            if projected > self.budget_usd:
-                raise BudgetExceededError(
-                    f"projected cost ${projected:.4f} for {len(materialised)} items exceeds "
-                    f"budget_usd={self.budget_usd}; shrink the sample per stratum with "
-                    "fit_to_budget() or raise the budget"
-                )
+        materialised = self._checked_items(items)
         total = len(materialised)
         send, receive = anyio.create_memory_object_stream[PairwiseResult](
             max_buffer_size=float("inf")
@@ -1035,20 +1027,8 @@ class PairwiseJudge:
                 progress(Progress(done=counts["done"], total=total, failed=counts["failed"]))
 
         async def produce() -> None:
-            async with send, self.session():
-                active = self._active()
-                assert active is not None
-                active.release = emit
-                source = self._prepared(active, materialised)
-                scheduler = _Scheduler(self, active, source, active.report)
-                async with anyio.create_task_group() as flushing:
-                    if active.cache is not None:
-                        flushing.start_soon(active.flush_periodically)
-                    try:
-                        await scheduler.run(total * 2 * self.runs)
-                    finally:
-                        active.flush()  # also on cancellation: nothing paid for is lost
-                        flushing.cancel_scope.cancel()
+            async with send:
+                await self._produce(materialised, emit)
 
         with unwrap_single_group():
             async with anyio.create_task_group() as tg:
@@ -1058,6 +1038,39 @@ class PairwiseJudge:
                 finally:
                     receive.close()
                     tg.cancel_scope.cancel()
+
+    def _checked_items(self, items: Iterable[PairwiseItem]) -> Sequence[PairwiseItem]:
+        """``items`` as a sequence, after checking the projected cost against the budget."""
+        materialised = items if isinstance(items, Sequence) else list(items)
+        if self.budget_usd is not None:
+            projected = self.project_cost(materialised)
+            if projected > self.budget_usd:
+                raise BudgetExceededError(
+                    f"projected cost ${projected:.4f} for {len(materialised)} items exceeds "
+                    f"budget_usd={self.budget_usd}; shrink the sample per stratum with "
+                    "fit_to_budget() or raise the budget"
+                )
+        return materialised
+
+    async def _produce(
+        self, items: Sequence[PairwiseItem], release: Callable[[PairwiseResult], None]
+    ) -> None:
+        """Run the protocol over ``items``, handing each result to ``release`` once its
+        votes are committed."""
+        async with self.session():
+            active = self._active()
+            assert active is not None
+            active.release = release
+            source = self._prepared(active, items)
+            scheduler = _Scheduler(self, active, source, active.report)
+            async with anyio.create_task_group() as flushing:
+                if active.cache is not None:
+                    flushing.start_soon(active.flush_periodically)
+                try:
+                    await scheduler.run(len(items) * 2 * self.runs)
+                finally:
+                    active.flush()  # also on cancellation: nothing paid for is lost
+                    flushing.cancel_scope.cancel()
 
     async def compare(
         self,
@@ -1069,10 +1082,21 @@ class PairwiseJudge:
 
         A failing item becomes a result with ``failure`` set; it never aborts the run.
         """
+        materialised = self._checked_items(items)
+        total = len(materialised)
         results: list[PairwiseResult] = []
-        async with self.stream(items, progress=progress) as stream:
-            async for result in stream:
-                results.append(result)
+        failed = 0
+
+        def collect(result: PairwiseResult) -> None:
+            # Straight into the list: no stream, so no consumer task to wake per result.
+            nonlocal failed
+            results.append(result)
+            failed += result.failure is not None
+            if progress is not None:
+                progress(Progress(done=len(results), total=total, failed=failed))
+
+        with unwrap_single_group():
+            await self._produce(materialised, collect)
         return results
 
     def compare_sync(

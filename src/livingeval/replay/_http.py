@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import os
+import ssl
 from types import TracebackType
 from typing import Any
 
-from livingeval._http import HttpEngine, RateLimiter, RetryPolicy
+from livingeval._http import (
+    JSON_HEADERS,
+    HttpEngine,
+    RateLimiter,
+    RetryPolicy,
+    Transport,
+    check_transport,
+)
 from livingeval._json import message_to_obj, response_from_obj, tool_to_obj
 from livingeval.errors import ConfigError, TraceFormatError, TransientJudgeError
 from livingeval.records import ReplayRequest, Response
@@ -18,7 +26,7 @@ class OpenAICompatibleResponder:
     """The candidate model behind any OpenAI-compatible ``/chat/completions`` endpoint.
 
     Covers OpenAI, vLLM, Ollama, LiteLLM and other compatible proxies. It shares the judges'
-    HTTP engine: one aiohttp session, bounded concurrency, per-provider rate limits, retries
+    HTTP engine: one HTTP client (pool sized to ``concurrency``), bounded concurrency, per-provider rate limits, retries
     with exponential jitter on 429/5xx/timeouts (``Retry-After`` honoured).
 
     Use it as an async context manager, or let :func:`~livingeval.replay.replay` open it
@@ -35,9 +43,13 @@ class OpenAICompatibleResponder:
         tokens_per_minute: Provider token limit, or ``None``.
         retry: Retry policy.
         extra_body: Extra request fields (``{"max_tokens": 512}``, ``{"seed": 0}``).
+        transport: The HTTP client: ``"wire"`` (default, livingeval's lean keep-alive
+            HTTP/1.1 client) or ``"aiohttp"``.
+        ssl_context: TLS settings for an ``https`` base URL; ``None`` uses the system's CAs.
 
     Raises:
-        ConfigError: no base URL was given or found in the environment.
+        ConfigError: no base URL was given or found in the environment, or an unknown
+            ``transport``.
 
     .. versionadded:: 0.1.0
     """
@@ -54,7 +66,10 @@ class OpenAICompatibleResponder:
         tokens_per_minute: float | None = None,
         retry: RetryPolicy | None = None,
         extra_body: dict[str, Any] | None = None,
+        transport: Transport = "wire",
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        check_transport(transport)
         url = base_url or os.environ.get("OPENAI_BASE_URL")
         if not url:
             raise ConfigError(
@@ -65,7 +80,8 @@ class OpenAICompatibleResponder:
         self.model = model
         self.url = url.rstrip("/") + "/chat/completions"
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
-        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        # Built once, Content-Type included, so the engine sends it as it is (no copy per call).
+        self._headers = {**JSON_HEADERS, **({"Authorization": f"Bearer {key}"} if key else {})}
         self.extra_body = dict(extra_body or {})
         self._engine_args: dict[str, Any] = {
             "concurrency": concurrency,
@@ -76,6 +92,8 @@ class OpenAICompatibleResponder:
             )
             if requests_per_minute or tokens_per_minute
             else None,
+            "transport": transport,
+            "ssl_context": ssl_context,
         }
         self._engine: HttpEngine | None = None
         self._depth = 0
