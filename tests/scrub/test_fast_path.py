@@ -135,6 +135,12 @@ def test_fast_path_with_some_entities(text: str, wanted: set[str]) -> None:
     assert _spans(detect_rules(text, chosen)) == _spans(detect_rules(text, chosen, fast=False))
 
 
+def test_a_prefix_secret_before_a_separator_secret_is_found() -> None:
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N"
+    text = f"{jwt} and AKIAIOSFODNN7EXAMPLE then ghp_{'a1B2' * 9}"
+    assert [d.entity for d in merge_detections(detect_rules(text, ALL))] == ["SECRET"] * 3
+
+
 def test_scrub_output_uses_the_fast_path_detections() -> None:
     text = "card 4111 1111 1111 1111, 221B Baker Street, jane@doe.org, ghp_" + "a1B2" * 9
     full = merge_detections(detect_rules(text, ALL, fast=False))
@@ -231,6 +237,9 @@ def edged_texts(draw: st.DrawFn) -> str:
 @example(["-----BEGIN RSA PRIVATE KEY-----\nMIIB", "x\n-----END RSA PRIVATE KEY-----"])
 @example(["born", "12/04/1990", "é"])
 @example(["aa:bb:cc:dd:ee:ff", "1"])
+@example(
+    ["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N", "ghp_" + "a1B2" * 9]
+)
 def test_batch_detection_equals_each_text_alone(texts: list[str]) -> None:
     batch = detect_rules_many(texts, ALL)
     assert [_spans(found) for found in batch] == [_spans(detect_rules(t, ALL)) for t in texts]

@@ -703,6 +703,7 @@ def _detect_known_secrets(text: str, out: list[Detection], tokens: bytes | None 
         if not runs:
             return
     done = -1
+    found: list[tuple[int, int]] = []
     for lo, hi in runs:
         for m in _SEPARATOR_RUN.finditer(text, lo, hi):
             if m.start() < done:
@@ -717,11 +718,15 @@ def _detect_known_secrets(text: str, out: list[Detection], tokens: bytes | None 
                 end = _known_secret_at(text, start, out)
                 if end != -1:
                     done = end
+                    found.append((start, end))
+    # A prefix inside a token found above is part of it; one anywhere else is tried
+    # (comparing with the last token's end alone skipped a JWT or AKIA key that came
+    # before a "ghp_"-style token in the same text).
     for prefix in _NO_SEPARATOR_PREFIXES:
         for lo, hi in runs:
             pos = text.find(prefix, lo, hi)
             while pos != -1:
-                if pos >= done:
+                if not any(start <= pos < end for start, end in found):
                     _known_secret_at(text, pos, out)
                 pos = text.find(prefix, pos + 1, hi)
 
