@@ -58,7 +58,7 @@ from livingeval.records import (
     Verdict,
 )
 from livingeval.replay import replay
-from livingeval.scrub import default_scrubber, require_scrubbed
+from livingeval.scrub import default_scrubber, require_scrubbed, scrub_all
 from livingeval.stratify import HDBSCANStratifier, stratified_sample
 
 __all__ = [
@@ -96,7 +96,7 @@ class _ScrubChunk:
     scrubber: Scrubber
 
     def __call__(self, traces: Sequence[Trace]) -> list[Trace]:
-        out = [self.scrubber.scrub(trace) for trace in traces]
+        out = scrub_all(self.scrubber, traces)  # the scrubber's batch path, if any
         for trace in out:
             require_scrubbed(trace)
         return out

@@ -4,13 +4,23 @@ the full detector set finds, so a prefilter can never silently drop a detection.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import orjson
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from livingeval.scrub import Detection, RegexScrubber
-from livingeval.scrub._detectors import Gates, detect_rules
+from livingeval import Message, Response, ToolCall, Trace
+from livingeval.scrub import (
+    Detection,
+    HmacTokens,
+    Placeholders,
+    PseudonymKey,
+    RegexScrubber,
+    chain,
+    scrub_all,
+)
+from livingeval.scrub._detectors import Gates, detect_rules, detect_rules_many
 from livingeval.scrub._engine import _NOT_JSON, _json_value
 from livingeval.scrub._entities import RULE_ENTITIES, merge_detections
 from livingeval.scrub._shape import shape, word_trie
@@ -125,6 +135,12 @@ def test_fast_path_with_some_entities(text: str, wanted: set[str]) -> None:
     assert _spans(detect_rules(text, chosen)) == _spans(detect_rules(text, chosen, fast=False))
 
 
+def test_a_prefix_secret_before_a_separator_secret_is_found() -> None:
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N"
+    text = f"{jwt} and AKIAIOSFODNN7EXAMPLE then ghp_{'a1B2' * 9}"
+    assert [d.entity for d in merge_detections(detect_rules(text, ALL))] == ["SECRET"] * 3
+
+
 def test_scrub_output_uses_the_fast_path_detections() -> None:
     text = "card 4111 1111 1111 1111, 221B Baker Street, jane@doe.org, ghp_" + "a1B2" * 9
     full = merge_detections(detect_rules(text, ALL, fast=False))
@@ -189,3 +205,124 @@ def _json_reference(text: str) -> object:
 def test_json_precheck_rejects_only_what_cannot_parse(text: str, pad: str) -> None:
     for candidate in (text, pad + text, text + pad):
         assert _json_value(candidate) == _json_reference(candidate)
+
+
+# --------------------------------------------------------------------------- batch path
+
+# Pieces that reach across a join if a look-around were not clamped: context words at a
+# text's end, a number or an address line at the next text's start, an open
+# private-key block, postal lines, lower-case street words, birth words.
+_EDGES = st.sampled_from(
+    [
+        "call", "phone:", "SSN", "born", "date of birth", "age", "address:", "zip code",
+        "token", "password =", "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----",
+        "12 main", "st", "Apt", "\nSpringfield, IL 62704", "\n10115", "APO AE", "09012",
+        "555 0100", "12/04/1990", "12 Baker", "Street", "aa:bb:cc:dd:ee:ff", "fe80::1",
+        "DE89", "3704 0044 0532 0130 00", "https://u:p@", "a@", "@b.io", "ghp_",
+    ]
+)  # fmt: skip
+
+
+@st.composite
+def edged_texts(draw: st.DrawFn) -> str:
+    """A mixed text that often starts and ends with a piece that looks across a join."""
+    head = draw(st.lists(_EDGES, max_size=2))
+    tail = draw(st.lists(_EDGES, max_size=2))
+    return " ".join([*head, draw(mixed_texts()), *tail])
+
+
+@given(st.lists(st.one_of(edged_texts(), mixed_texts()), max_size=8))
+@example(["call", "555 0100"])
+@example(["12 Main Street", "Springfield, IL 62704"])
+@example(["-----BEGIN RSA PRIVATE KEY-----\nMIIB", "x\n-----END RSA PRIVATE KEY-----"])
+@example(["born", "12/04/1990", "é"])
+@example(["aa:bb:cc:dd:ee:ff", "1"])
+@example(
+    ["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N", "ghp_" + "a1B2" * 9]
+)
+def test_batch_detection_equals_each_text_alone(texts: list[str]) -> None:
+    batch = detect_rules_many(texts, ALL)
+    assert [_spans(found) for found in batch] == [_spans(detect_rules(t, ALL)) for t in texts]
+
+
+@given(
+    st.lists(st.one_of(edged_texts(), mixed_texts()), max_size=6),
+    st.sets(st.sampled_from(sorted(ALL)), min_size=1),
+)
+def test_batch_detection_with_some_entities(texts: list[str], wanted: set[str]) -> None:
+    chosen = frozenset(wanted)
+    batch = detect_rules_many(texts, chosen)
+    assert [_spans(found) for found in batch] == [_spans(detect_rules(t, chosen)) for t in texts]
+
+
+_TS = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@st.composite
+def traces(draw: st.DrawFn) -> Trace:
+    texts = draw(st.lists(st.one_of(edged_texts(), mixed_texts()), min_size=1, max_size=4))
+    value = draw(st.one_of(edged_texts(), mixed_texts()))
+    arguments = draw(
+        st.sampled_from(
+            [
+                orjson.dumps({"note": value, "password": "hunter2"}).decode(),
+                orjson.dumps([value, {"email": value}]).decode(),
+                '{"truncated": "' + value,
+            ]
+        )
+    )
+    messages = tuple(Message(role="user", content=t) for t in texts)
+    messages += (Message(role="assistant", tool_calls=(ToolCall(name="f", arguments=arguments),)),)
+    return Trace(id="t", timestamp=_TS, messages=messages, response=Response(content=value))
+
+
+_KEY = PseudonymKey(b"0123456789abcdef0123456789abcdef")
+
+
+@given(st.lists(traces(), max_size=6), st.sampled_from(["placeholders", "hmac"]))
+def test_scrub_many_equals_scrub(batch: list[Trace], mode: str) -> None:
+    scrubber = RegexScrubber(mode=HmacTokens(key=_KEY) if mode == "hmac" else Placeholders())
+    expected = [scrubber.scrub_with_report(t) for t in batch]
+    assert scrubber.scrub_many_with_report(batch) == expected
+    assert scrubber.scrub_many(batch) == [r.trace for r in expected]
+    assert chain(scrubber).scrub_many(batch) == [chain(scrubber).scrub(t) for t in batch]
+
+
+@given(st.lists(st.one_of(edged_texts(), mixed_texts()), max_size=8))
+def test_scrub_texts_equals_scrub_text(texts: list[str]) -> None:
+    scrubber = RegexScrubber()
+    assert scrubber.scrub_texts(texts) == [scrubber.scrub_text(t) for t in texts]
+    expected = [scrubber.scrub_text_with_report(t) for t in texts]
+    assert scrubber.scrub_texts_with_report(texts) == expected
+
+
+def test_batch_keeps_pseudonyms_per_trace_and_across_traces_with_a_key() -> None:
+    one = Trace(
+        id="a",
+        timestamp=_TS,
+        messages=(Message(role="user", content="b@c.io then a@b.io and b@c.io"),),
+    )
+    two = Trace(id="b", timestamp=_TS, messages=(Message(role="user", content="a@b.io"),))
+    plain = RegexScrubber().scrub_many([one, two])
+    assert plain[0].messages[0].content == "<EMAIL_1> then <EMAIL_2> and <EMAIL_1>"
+    assert plain[1].messages[0].content == "<EMAIL_1>"  # numbering restarts per trace
+    keyed = RegexScrubber(mode=HmacTokens(key=_KEY)).scrub_many([one, two])
+    token = keyed[1].messages[0].content
+    assert token is not None
+    assert token.startswith("<EMAIL_")
+    assert token in (keyed[0].messages[0].content or "")  # same value, same token
+
+
+def test_scrub_all_uses_the_batch_path_or_falls_back() -> None:
+    class PerTrace:
+        def scrub(self, trace: Trace) -> Trace:
+            return RegexScrubber().scrub(trace)
+
+        def scrub_text(self, text: str) -> str:
+            return text
+
+    trace = Trace(id="a", timestamp=_TS, messages=(Message(role="user", content="a@b.io"),))
+    assert scrub_all(PerTrace(), [trace]) == [RegexScrubber().scrub(trace)]
+    assert scrub_all(RegexScrubber(), [trace]) == [RegexScrubber().scrub(trace)]
+    layered = chain(RegexScrubber(entities={"PHONE"}), PerTrace())
+    assert layered.scrub_many([trace]) == [layered.scrub(trace)]

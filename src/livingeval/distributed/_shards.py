@@ -25,7 +25,7 @@ from livingeval.embed import TraceView, default_embedder, embed_traces
 from livingeval.errors import ConfigError
 from livingeval.protocols import Embedder, Executor, Scrubber, Strata, Stratifier
 from livingeval.records import Trace
-from livingeval.scrub import default_scrubber, require_scrubbed
+from livingeval.scrub import default_scrubber, require_scrubbed, scrub_all
 from livingeval.sources import JsonlTraceSource
 from livingeval.stratify import HDBSCANStratifier, Sample, stratified_sample
 from livingeval.stratify._sampling import _hash_keys
@@ -270,17 +270,25 @@ class _AssignShard:
 def _scrubbed_batches(
     traces: Iterable[Trace], scrubber: Scrubber, size: int
 ) -> Iterator[list[Trace]]:
-    """The traces scrubbed (and checked to be), in batches of ``size`` (the last may be short)."""
+    """The traces scrubbed (and checked to be), in batches of ``size`` (the last may be short).
+
+    Each batch goes through the scrubber's batch path when it has one (:func:`scrub_all`).
+    """
     batch: list[Trace] = []
     for trace in traces:
-        scrubbed = scrubber.scrub(trace)
-        require_scrubbed(scrubbed)
-        batch.append(scrubbed)
+        batch.append(trace)
         if len(batch) >= size:
-            yield batch
+            yield _scrub_checked(scrubber, batch)
             batch = []
     if batch:
-        yield batch
+        yield _scrub_checked(scrubber, batch)
+
+
+def _scrub_checked(scrubber: Scrubber, traces: list[Trace]) -> list[Trace]:
+    scrubbed = scrub_all(scrubber, traces)
+    for trace in scrubbed:
+        require_scrubbed(trace)
+    return scrubbed
 
 
 @attrs.frozen(kw_only=True)
@@ -360,7 +368,7 @@ def stratify_shards(
     paths = [str(p) for p in source.shards]
 
     _, fit_raw = _fit_sample(executor, source, paths, fit_size, seed)
-    fit_traces = [scrubber.scrub(trace) for trace in fit_raw]
+    fit_traces = scrub_all(scrubber, fit_raw)
     fit_vectors = embed_traces(embedder, fit_traces, view=view)
     strata = stratifier.fit(fit_vectors)
 
@@ -543,9 +551,7 @@ class _ScrubEmbed:
     view: TraceView
 
     def __call__(self, traces: Sequence[Trace]) -> tuple[list[Trace], npt.NDArray[np.float32]]:
-        scrubbed = [self.scrubber.scrub(t) for t in traces]
-        for trace in scrubbed:
-            require_scrubbed(trace)
+        scrubbed = _scrub_checked(self.scrubber, list(traces))
         return scrubbed, embed_traces(self.embedder, scrubbed, view=self.view)
 
 

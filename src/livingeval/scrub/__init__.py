@@ -30,6 +30,7 @@ from livingeval.scrub._chain import (
     default_scrubber,
     no_scrubbing,
     require_scrubbed,
+    scrub_all,
 )
 from livingeval.scrub._detectors import iban_valid, luhn_valid
 from livingeval.scrub._engine import ScrubResult, TextScrubResult
@@ -69,6 +70,7 @@ __all__ = [
     "no_scrubbing",
     "require_scrubbed",
     "score_detections",
+    "scrub_all",
 ]
 
 publish(globals(), __all__)

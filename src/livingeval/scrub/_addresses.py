@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterator
 
 from livingeval.scrub._entities import Detection
+from livingeval.scrub._segments import Segments
 from livingeval.scrub._shape import pattern_pair, word_trie
 
 __all__ = ["address_numbers", "detect_addresses", "lines_after"]
@@ -397,6 +398,7 @@ def detect_addresses(
     lowered: str,
     out: list[Detection],
     numbers: list[tuple[int, int]] | None = None,
+    segs: Segments | None = None,
 ) -> None:
     """Append the ``ADDRESS`` spans of ``text`` (``lowered`` is ``text.lower()``).
 
@@ -404,6 +406,8 @@ def detect_addresses(
     with cheap word checks first, the forms that could start or end there.
     ``numbers`` (from :func:`address_numbers`) narrows the visit to the numbers where
     a form can start or end; ``None`` visits every number (the same result, slower).
+    ``segs`` is given when ``text`` is a joined batch (see :mod:`._segments`): the
+    conditions on a whole text are then decided for each text of the batch.
     """
     if numbers is None:
         numbers = [m.span() for m in _NUMBER.finditer(text)]
@@ -412,17 +416,36 @@ def detect_addresses(
     # address_possible() gates the whole result; it is checked only once something is
     # found (rarely), which gives the same result as checking it first.
     found: list[Detection] = []
-    _scan_numbers(text, lowered, numbers, found)
-    if found and address_possible(text, lowered):
-        out.extend(found)
+    _scan_numbers(text, lowered, numbers, found, segs)
+    if not found:
+        return
+    if segs is None:
+        if address_possible(text, lowered):
+            out.extend(found)
+        return
+    possible: dict[int, bool] = {}
+    for det in found:
+        k = segs.index(det.start)
+        ok = possible.get(k)
+        if ok is None:
+            lo, hi = segs.starts[k], segs.ends[k]
+            ok = possible[k] = address_possible(text[lo:hi], lowered[lo:hi])
+        if ok:
+            out.append(det)
 
 
 def _scan_numbers(
-    text: str, lowered: str, numbers: list[tuple[int, int]], out: list[Detection]
+    text: str,
+    lowered: str,
+    numbers: list[tuple[int, int]],
+    out: list[Detection],
+    segs: Segments | None = None,
 ) -> None:
     lines: list[tuple[int, int]] = []  # street lines found, to look for postal lines after
     done = -1
-    lower_hint: bool | None = None  # computed on first need
+    lower_hint: bool | None = None  # computed on first need, for the whole text
+    hint_until = len(text)  # ... or, in a batch, for the text that ends here
+    hint_from = 0
 
     def add(start: int, end: int, *, tail: bool = True) -> None:
         nonlocal done
@@ -449,8 +472,10 @@ def _scan_numbers(
             k = e if after_char in " \t" else text.find(" ", e, e + 8)
             first = text[k + 1 : k + 2] if k != -1 else ""
             if first.islower() or first.isdigit():
-                if lower_hint is None:
-                    lower_hint = _LOWER_HINT.search(lowered) is not None
+                if lower_hint is None or s >= hint_until:
+                    if segs is not None:
+                        hint_from, hint_until = segs.bounds(s)
+                    lower_hint = _LOWER_HINT.search(lowered, hint_from, hint_until) is not None
                 forward = lower_hint or first.isdigit()
             else:
                 forward = first.isupper()
@@ -506,8 +531,10 @@ def _scan_numbers(
         ):
             if not prev_word or not prev_word[0].isalpha():
                 continue
-            if lower_hint is None:
-                lower_hint = _LOWER_HINT.search(lowered) is not None
+            if lower_hint is None or s >= hint_until:
+                if segs is not None:
+                    hint_from, hint_until = segs.bounds(s)
+                lower_hint = _LOWER_HINT.search(lowered, hint_from, hint_until) is not None
             if not lower_hint:
                 continue
         words = _words_before(text, s, 8)

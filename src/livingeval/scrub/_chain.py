@@ -17,7 +17,7 @@ from livingeval.errors import (
 )
 from livingeval.protocols import Scrubber
 from livingeval.records import Trace
-from livingeval.scrub._engine import ScrubResult, TextScrubResult
+from livingeval.scrub._engine import ScrubResult, TextScrubResult, marked
 from livingeval.scrub._entities import Detection, merge_detections
 from livingeval.scrub._modes import Mode, Placeholders
 from livingeval.scrub._ner import NERScrubber, find_spacy_model
@@ -31,6 +31,7 @@ __all__ = [
     "fingerprint_of",
     "no_scrubbing",
     "require_scrubbed",
+    "scrub_all",
 ]
 
 EXPLICIT_NONE = "none:explicit"
@@ -112,9 +113,41 @@ class ChainScrubber:
                 trace = result.trace
             else:
                 trace = layer.scrub(trace)
-        return ScrubResult(
-            trace=attrs.evolve(trace, scrubbed_by=self.fingerprint), counts=dict(counts)
-        )
+        return ScrubResult(trace=marked(trace, self.fingerprint), counts=dict(counts))
+
+    def scrub_many(self, traces: Iterable[Trace]) -> list[Trace]:
+        """``[self.scrub(t) for t in traces]``: each layer scrubs the whole batch in turn.
+
+        Layers with a batch path (the rule layer) use it; others scrub trace by trace.
+
+        Example:
+            >>> from livingeval.testing import sample_trace
+            >>> s = chain(RegexScrubber())
+            >>> s.scrub_many([sample_trace()]) == [s.scrub(sample_trace())]
+            True
+        """
+        return [result.trace for result in self.scrub_many_with_report(traces)]
+
+    def scrub_many_with_report(self, traces: Iterable[Trace]) -> list[ScrubResult]:
+        """:meth:`scrub_with_report` for many traces (see :meth:`scrub_many`)."""
+        items = list(traces)
+        counts: list[Counter[str]] = [Counter() for _ in items]
+        for layer in self.scrubbers:
+            many = getattr(layer, "scrub_many_with_report", None)
+            if callable(many):
+                results = many(items)
+                for total, result in zip(counts, results, strict=True):
+                    total.update(result.counts)
+                items = [result.trace for result in results]
+            else:
+                items = [
+                    _scrub_one_layer(layer, trace, total)
+                    for trace, total in zip(items, counts, strict=True)
+                ]
+        return [
+            ScrubResult(trace=marked(trace, self.fingerprint), counts=dict(total))
+            for trace, total in zip(items, counts, strict=True)
+        ]
 
     def scrub_text(self, text: str) -> str:
         """Scrub one string with every layer in order.
@@ -152,6 +185,39 @@ class ChainScrubber:
 
     def __or__(self, other: Scrubber) -> ChainScrubber:
         return chain(self, other)
+
+
+def _scrub_one_layer(layer: Scrubber, trace: Trace, counts: Counter[str]) -> Trace:
+    report = getattr(layer, "scrub_with_report", None)
+    if callable(report):
+        result = report(trace)
+        assert isinstance(result, ScrubResult)
+        counts.update(result.counts)
+        return result.trace
+    return layer.scrub(trace)
+
+
+def scrub_all(scrubber: Scrubber, traces: Iterable[Trace]) -> list[Trace]:
+    """``[scrubber.scrub(t) for t in traces]``, through the scrubber's batch path if it has one.
+
+    The :class:`~livingeval.protocols.Scrubber` protocol needs only ``scrub`` and
+    ``scrub_text``; a scrubber may also offer ``scrub_many(traces) -> list[Trace]``
+    (every livingeval scrubber does), which must return what ``scrub`` returns for each
+    trace. The pipeline scrubs through this function.
+
+    Example:
+        >>> from livingeval.testing import sample_trace
+        >>> [t.scrubbed_by is not None for t in scrub_all(RegexScrubber(), [sample_trace()])]
+        [True]
+
+    .. versionadded:: 0.1.0
+    """
+    many = getattr(scrubber, "scrub_many", None)
+    if callable(many):
+        out = many(traces)
+        assert isinstance(out, list)
+        return out
+    return [scrubber.scrub(trace) for trace in traces]
 
 
 def chain(*scrubbers: Scrubber) -> ChainScrubber:
@@ -260,11 +326,15 @@ class NoScrubbing:
 
     def scrub(self, trace: Trace) -> Trace:
         """Return ``trace`` unchanged, marked ``scrubbed_by="none:explicit"``."""
-        return attrs.evolve(trace, scrubbed_by=EXPLICIT_NONE)
+        return marked(trace, EXPLICIT_NONE)
 
     def scrub_text(self, text: str) -> str:
         """Return ``text`` unchanged."""
         return text
+
+    def scrub_many(self, traces: Iterable[Trace]) -> list[Trace]:
+        """Every trace unchanged, marked ``scrubbed_by="none:explicit"``."""
+        return [marked(trace, EXPLICIT_NONE) for trace in traces]
 
 
 def no_scrubbing(*, reason: str) -> NoScrubbing:

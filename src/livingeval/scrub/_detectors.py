@@ -17,14 +17,17 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
 
 from livingeval.scrub._addresses import address_numbers, detect_addresses
 from livingeval.scrub._entities import PROTECTED, Detection
+from livingeval.scrub._segments import GAP, Segments
+from livingeval.scrub._shape import NON_ASCII_DIGIT as _NON_ASCII_DIGIT
 from livingeval.scrub._shape import shape
 
-__all__ = ["detect_rules", "iban_valid", "luhn_valid"]
+__all__ = ["detect_rules", "detect_rules_many", "iban_valid", "luhn_valid"]
 
 
 def luhn_valid(digits: str) -> bool:
@@ -268,10 +271,14 @@ def _detect_digits(
         _classify_run(text, start, end, out, wanted)
 
 
-def _detect_dob(text: str, out: list[Detection]) -> None:
-    """Dates near a birth keyword (the run pass handles ISO dates; this the rest)."""
+def _detect_dob(text: str, out: list[Detection], lo: int = 0, hi: int | None = None) -> None:
+    """Dates near a birth keyword (the run pass handles ISO dates; this the rest).
+
+    ``lo``/``hi`` limit the scan to one text of a batch (see :mod:`._segments`).
+    """
+    end = len(text) if hi is None else hi
     for pattern in (_DATE, _MONTH_DATE):
-        for m in pattern.finditer(text):
+        for m in pattern.finditer(text, lo, end):
             if _context(text, m.start(), m.end(), _DOB_CONTEXT, 40):
                 out.append(Detection(entity="DATE_OF_BIRTH", start=m.start(), end=m.end()))
 
@@ -419,27 +426,34 @@ IBAN_LENGTHS: dict[str, int] = {
 # Check digits followed by at least 11 more characters: a digit-led scan (fast), then
 # the two country letters before it are checked in Python.
 _IBAN_CHECK_DIGITS = re.compile(r"\d\d(?=(?:[ \-]?[A-Za-z0-9]){11})")
-_IBAN_CHECK_DIGITS_SHAPED = re.compile(rb"00(?=(?:[ \-]?[Aa0]){11})")
+# On the shape with upper-case folded to lower ("a" = any ASCII letter): the two
+# country letters are part of the scan, which starts on the literal "aa00".
+_IBAN_FOLDED_REST = re.compile(rb"(?:[ \-]?[a0]){11}")
 
 
-def _scan_ibans(text: str, out: list[Detection], shaped: bytes | None = None) -> None:
+def _scan_ibans(text: str, out: list[Detection], folded: bytes | None = None) -> None:
+    """IBANs in ``text``; ``folded`` is its shape with case folded (see :class:`Gates`)."""
     done = -1
-    found = (
-        _IBAN_CHECK_DIGITS.finditer(text)
-        if shaped is None
-        else _IBAN_CHECK_DIGITS_SHAPED.finditer(shaped)
-    )
-    for m in found:
-        start = m.start()
-        if start < 2 or start < done:
-            continue
-        if (
-            text[start - 1].isascii()
-            and text[start - 1].isalpha()
-            and text[start - 2].isascii()
-            and text[start - 2].isalpha()
-        ):
-            done = _detect_iban(text, start - 2, min(len(text), start + 46), out)
+    if folded is None:
+        for found in _IBAN_CHECK_DIGITS.finditer(text):
+            start = found.start()
+            if start < 2 or start < done:
+                continue
+            if (
+                text[start - 1].isascii()
+                and text[start - 1].isalpha()
+                and text[start - 2].isascii()
+                and text[start - 2].isalpha()
+            ):
+                done = _detect_iban(text, start - 2, min(len(text), start + 46), out)
+        return
+    # The same candidates: "aa" is two ASCII letters, then the lookahead above. A
+    # substring search finds them (a regex would stop at every letter).
+    start = folded.find(b"aa00")
+    while start != -1:
+        if start + 2 >= done and _IBAN_FOLDED_REST.match(folded, start + 4) is not None:
+            done = _detect_iban(text, start, min(len(text), start + 48), out)
+        start = folded.find(b"aa00", start + 1)
 
 
 def _iban_end(text: str, start: int, stop: int) -> int:
@@ -497,6 +511,8 @@ def _detect_iban(text: str, lo: int, hi: int, out: list[Detection]) -> int:
 # Anchored on the separators (":" or "-"), which the engine finds fast; the address is
 # then grown left and right in Python and validated with :mod:`ipaddress`.
 _NET_ANCHOR = re.compile(r":[0-9A-Fa-f]{0,4}:|-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-")
+_NET_COLON = re.compile(r":[0-9A-Fa-f]{0,4}:")
+_NET_DASH = re.compile(r"-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-")
 _HEX_COLON = frozenset("0123456789abcdefABCDEF:.%")
 _HEX_DASH = frozenset("0123456789abcdefABCDEF-")
 _MAC = re.compile(r"[0-9A-Fa-f]{2}([:\-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}")
@@ -515,9 +531,30 @@ def _grow(text: str, start: int, end: int, chars: frozenset[str]) -> tuple[int, 
     return start, end
 
 
+def _net_anchors(text: str) -> list[tuple[int, int]]:
+    """The spans :data:`_NET_ANCHOR` finds in ``text``, from two scans that each
+    start on a literal (fast); a colon anchor and a dash anchor never overlap, so the
+    merged list is the alternation's."""
+    found = [m.span() for m in _NET_COLON.finditer(text)]
+    if "-" in text:
+        dashes = [m.span() for m in _NET_DASH.finditer(text)]
+        if dashes:
+            found.extend(dashes)
+            found.sort()
+    return found
+
+
 def _detect_network(
-    text: str, out: list[Detection], wanted: frozenset[str], anchors: bool = True
+    text: str,
+    out: list[Detection],
+    wanted: frozenset[str],
+    anchors: bool = True,
+    anchor_ok: Callable[[int], bool] | None = None,
 ) -> None:
+    """URLs with credentials, and (with ``anchors``) MAC and IPv6 addresses.
+
+    ``anchor_ok`` (in a batch) says whether an anchor's own text passes the gate.
+    """
     if "URL_CREDENTIALS" in wanted and "://" in text:
         for m in _URL_CREDENTIALS.finditer(text):
             out.append(Detection(entity="URL_CREDENTIALS", start=m.start(1), end=m.end(1)))
@@ -525,11 +562,11 @@ def _detect_network(
     if not (anchors and (mac or ip)):
         return
     done = -1
-    for m in _NET_ANCHOR.finditer(text):
-        if m.start() < done:
+    for a_start, a_end in _net_anchors(text):
+        if a_start < done or (anchor_ok is not None and not anchor_ok(a_start)):
             continue
-        dash = m.group()[0] == "-"
-        start, end = _grow(text, m.start(), m.end(), _HEX_DASH if dash else _HEX_COLON)
+        dash = text[a_start] == "-"
+        start, end = _grow(text, a_start, a_end, _HEX_DASH if dash else _HEX_COLON)
         if (start and (text[start - 1].isalnum() or text[start - 1] == "_")) or (
             end < len(text) and (text[end].isalnum() or text[end] == "_")
         ):
@@ -633,12 +670,14 @@ def _known_secret_at(text: str, start: int, out: list[Detection]) -> int:
     return m.end()
 
 
-def _detect_secrets(text: str, lowered: str, out: list[Detection], gates: Gates) -> None:
+def _detect_secrets(
+    text: str, lowered: str, out: list[Detection], gates: Gates, segs: Segments | None = None
+) -> None:
     if gates.known:
         tokens = gates.tokens if len(gates.tokens) == len(text) else None
         _detect_known_secrets(text, out, tokens)
     if gates.words:
-        _detect_keyword_secrets(text, lowered, out)
+        _detect_keyword_secrets(text, lowered, out, segs)
 
 
 def _token_runs(tokens: bytes) -> list[tuple[int, int]]:
@@ -664,6 +703,7 @@ def _detect_known_secrets(text: str, out: list[Detection], tokens: bytes | None 
         if not runs:
             return
     done = -1
+    found: list[tuple[int, int]] = []
     for lo, hi in runs:
         for m in _SEPARATOR_RUN.finditer(text, lo, hi):
             if m.start() < done:
@@ -678,19 +718,33 @@ def _detect_known_secrets(text: str, out: list[Detection], tokens: bytes | None 
                 end = _known_secret_at(text, start, out)
                 if end != -1:
                     done = end
+                    found.append((start, end))
+    # A prefix inside a token found above is part of it; one anywhere else is tried
+    # (comparing with the last token's end alone skipped a JWT or AKIA key that came
+    # before a "ghp_"-style token in the same text).
     for prefix in _NO_SEPARATOR_PREFIXES:
         for lo, hi in runs:
             pos = text.find(prefix, lo, hi)
             while pos != -1:
-                if pos >= done:
+                if not any(start <= pos < end for start, end in found):
                     _known_secret_at(text, pos, out)
                 pos = text.find(prefix, pos + 1, hi)
 
 
-def _detect_keyword_secrets(text: str, lowered: str, out: list[Detection]) -> None:
+def _detect_keyword_secrets(
+    text: str, lowered: str, out: list[Detection], segs: Segments | None = None
+) -> None:
     if "-----begin" in lowered:
-        for m in _PRIVATE_KEY.finditer(text):
-            out.append(Detection(entity="SECRET", start=m.start(), end=m.end()))
+        if segs is None:
+            for m in _PRIVATE_KEY.finditer(text):
+                out.append(Detection(entity="SECRET", start=m.start(), end=m.end()))
+        else:  # a block runs to its END line anywhere in its own text, never beyond
+            pos = lowered.find("-----begin")
+            while pos != -1:
+                lo, hi = segs.bounds(pos)
+                for m in _PRIVATE_KEY.finditer(text, lo, hi):
+                    out.append(Detection(entity="SECRET", start=m.start(), end=m.end()))
+                pos = lowered.find("-----begin", hi)
     for word in ("bearer", "token"):
         pos = lowered.find(word)
         while pos != -1:
@@ -721,7 +775,7 @@ def _detect_address(text: str, lowered: str, out: list[Detection]) -> None:
 # --------------------------------------------------------------------------- entry point
 
 
-_HAS_DIGIT: Callable[[str], object] = re.compile(r"\d").search
+_HAS_DIGIT: Callable[..., object] = re.compile(r"\d").search
 
 
 def _byte_table(classes: dict[str, str]) -> bytes:
@@ -776,6 +830,7 @@ class Gates:
         "at",
         "digit",
         "digits5",
+        "folded",
         "iban",
         "known",
         "lowered",
@@ -785,7 +840,7 @@ class Gates:
         "words",
     )
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, batch: bool = False) -> None:
         lowered = self.lowered = _lower(text)
         ascii_ = text.isascii()
         raw = text.encode("ascii") if ascii_ else text.encode("ascii", "replace")
@@ -796,12 +851,17 @@ class Gates:
             self.at = b"@" in raw
             self.digit = b"0" in shaped
             self.digits5 = self.digit and shaped.count(b"0") >= 5
-            self.iban = self.digit and _LETTERS_DIGITS in shaped.translate(_FOLD_CASE)
+            folded = shaped.translate(_FOLD_CASE)
+            self.folded: bytes | None = folded
+            self.iban = self.digit and _LETTERS_DIGITS in folded
         else:  # non-ASCII digits count too: leave it to the detectors' own scans
             self.at = "@" in text
             self.digit = self.digits5 = self.iban = True
-        self.net = text.count(":") >= 2 or text.count("-") >= 3
-        self.words = _may_hold_secret_word(lowered)
+            self.folded = None
+        # In a joined batch these hold somewhere anyway; the network gate is then
+        # decided per text, and the keyword scans cost what the gate would.
+        self.net = batch or text.count(":") >= 2 or text.count("-") >= 3
+        self.words = batch or _may_hold_secret_word(lowered)
         self.any = self.at or self.digit or self.known or self.words or self.net
 
 
@@ -837,14 +897,79 @@ def detect_rules(
         return _detect_all(text, wanted)
     if gates is None:
         gates = Gates(text)
-    out: list[Detection] = []
     if not gates.any:
-        return out
+        return []
+    return _detect_fast(text, wanted, gates, None)
+
+
+_BIRTH_WORDS = ("born", "birth", "dob", "b. date", "b.date", "d.o.b")  # see _has_birth_word
+
+
+def _find_all(text: str, word: str) -> list[int]:
+    found = []
+    pos = text.find(word)
+    while pos != -1:
+        found.append(pos)
+        pos = text.find(word, pos + 1)
+    return found
+
+
+def detect_rules_many(texts: list[str], wanted: frozenset[str]) -> list[list[Detection]]:
+    """``[detect_rules(t, wanted) for t in texts]``, with one scan per detector.
+
+    The texts are joined with :data:`~._segments.GAP` and scanned as one string; each
+    detection is mapped back to its text by offset. Conditions that hold for a whole
+    text (a digit, a birth word, a possible address) are decided per text, so every
+    text gets exactly the detections it gets alone. Texts with a non-ASCII digit
+    (which have no shape) are scanned alone.
+    """
+    out: list[list[Detection]] = [[] for _ in texts]
+    # ASCII texts are batched apart from the others: one non-ASCII character makes
+    # the whole joined string wider, and lower-casing and scanning it slower.
+    ascii_: list[int] = []
+    other: list[int] = []
+    for i, text in enumerate(texts):
+        if text.isascii():
+            ascii_.append(i)
+        elif _NON_ASCII_DIGIT.search(text) is None:
+            other.append(i)
+        else:
+            out[i] = detect_rules(text, wanted)
+    for batch in (ascii_, other):
+        if len(batch) == 1:
+            out[batch[0]] = detect_rules(texts[batch[0]], wanted)
+        elif batch:
+            _detect_batch(texts, batch, wanted, out)
+    return out
+
+
+def _detect_batch(
+    texts: list[str], batch: list[int], wanted: frozenset[str], out: list[list[Detection]]
+) -> None:
+    parts = [texts[i] for i in batch]
+    joined = GAP.join(parts)
+    gates = Gates(joined, batch=True)
+    if len(gates.lowered) != len(joined):  # length-changing lower-case ("İ"): per text
+        gates.lowered = GAP.join(_lower(t) for t in parts)
+    segs = Segments(parts)
+    found = _detect_fast(joined, wanted, gates, segs)
+    starts = segs.starts
+    for det in found:
+        k = bisect_right(starts, det.start) - 1
+        lo = starts[k]
+        out[batch[k]].append(Detection(entity=det.entity, start=det.start - lo, end=det.end - lo))
+
+
+def _detect_fast(
+    text: str, wanted: frozenset[str], gates: Gates, segs: Segments | None
+) -> list[Detection]:
+    """The fast path of :func:`detect_rules`; ``segs`` when ``text`` is a joined batch."""
+    out: list[Detection] = []
     lowered = gates.lowered if len(gates.lowered) == len(text) else _lower(text)
     if gates.at and "EMAIL" in wanted and "@" in text:
         _detect_email(text, out)
     if "SECRET" in wanted and (gates.known or gates.words):
-        _detect_secrets(text, lowered, out, gates)
+        _detect_secrets(text, lowered, out, gates, segs)
     # Gates computed over a whole trace hold the shape of the joined text, not of this
     # part of it; then the detectors' own scans run.
     shaped = gates.shaped if gates.shaped is not None and len(gates.shaped) == len(text) else None
@@ -853,17 +978,49 @@ def detect_rules(
         if gates.at and "://" in text:
             _detect_network(text, out, wanted, anchors=False)
         return out
-    if gates.net or (gates.at and "://" in text):
+    if segs is not None:
+        _detect_network_many(text, out, wanted, shaped, segs)
+    elif gates.net or (gates.at and "://" in text):
         _detect_network(text, out, wanted, anchors=gates.net)
     if gates.digits5:
         _detect_digits(text, out, wanted, shaped)
     if gates.iban and "IBAN" in wanted:
-        _scan_ibans(text, out, shaped)
-    if "DATE_OF_BIRTH" in wanted and _has_birth_word(lowered):
-        _detect_dob(text, out)
+        _scan_ibans(text, out, gates.folded if shaped is not None else None)
+    if "DATE_OF_BIRTH" in wanted:
+        if segs is None:
+            if _has_birth_word(lowered):
+                _detect_dob(text, out)
+        else:
+            texts = sorted(
+                {segs.index(pos) for word in _BIRTH_WORDS for pos in _find_all(lowered, word)}
+            )
+            for k in texts:
+                _detect_dob(text, out, segs.starts[k], segs.ends[k])
     if "ADDRESS" in wanted:
-        detect_addresses(text, lowered, out, address_numbers(text, shaped))
+        detect_addresses(text, lowered, out, address_numbers(text, shaped), segs)
     return out
+
+
+def _detect_network_many(
+    text: str, out: list[Detection], wanted: frozenset[str], shaped: bytes | None, segs: Segments
+) -> None:
+    """:func:`_detect_network` over a batch, with each text's own gate: MAC and IPv6
+    anchors count only in a text with a digit and two colons or three dashes."""
+    gate: dict[int, bool] = {}
+
+    def anchor_ok(pos: int) -> bool:
+        k = segs.index(pos)
+        ok = gate.get(k)
+        if ok is None:
+            lo, hi = segs.starts[k], segs.ends[k]
+            ok = gate[k] = (text.count(":", lo, hi) >= 2 or text.count("-", lo, hi) >= 3) and (
+                shaped.find(b"0", lo, hi) != -1
+                if shaped is not None
+                else _HAS_DIGIT(text, lo, hi) is not None
+            )
+        return ok
+
+    _detect_network(text, out, wanted, anchor_ok=anchor_ok)
 
 
 def _detect_all(text: str, wanted: frozenset[str]) -> list[Detection]:

@@ -10,7 +10,12 @@ from typing import Any
 import attrs
 
 from livingeval.errors import ConfigError
-from livingeval.scrub._detectors import SECRET_KEY_NAMES, Gates, detect_rules
+from livingeval.scrub._detectors import (
+    SECRET_KEY_NAMES,
+    Gates,
+    detect_rules,
+    detect_rules_many,
+)
 from livingeval.scrub._engine import (
     LayerMixin,
     State,
@@ -21,10 +26,12 @@ from livingeval.scrub._engine import (
 )
 from livingeval.scrub._entities import RULE_ENTITIES, Detection, check_entity_name
 from livingeval.scrub._modes import Mode, Placeholders
+from livingeval.scrub._segments import GAP
 
 __all__ = ["RegexScrubber", "UserPattern"]
 
 _SEPARATOR = "\n\x00\n"  # no detector matches across it
+_BATCH_MIN_CHARS = 4 * len(GAP)  # mean text length from which batching texts pays
 _FINGERPRINTS: dict[RegexScrubber, str] = {}
 
 
@@ -195,26 +202,41 @@ class RegexScrubber(LayerMixin):
         # One pass over all of a trace's strings joined: the per-call overhead of a
         # dozen detectors is paid once per trace, not once per message.
         joined = _SEPARATOR.join(texts)
-        found = detect_rules(joined, self.entities)
+        return self._split(texts, joined, detect_rules(joined, self.entities))
+
+    def _prepare_many(self, texts: list[list[str]]) -> list[Any]:
+        # Many traces at once: one scan per detector over all of them (see _segments.py).
+        joined = [_SEPARATOR.join(t) for t in texts]
+        found = detect_rules_many(joined, self.entities)
+        return [self._split(t, j, f) for t, j, f in zip(texts, joined, found, strict=True)]
+
+    def _split(self, texts: list[str], joined: str, found: list[Detection]) -> _Joint:
+        """Map detections in ``joined`` (the texts joined) back to each text."""
         for pattern in self.patterns:
             found.extend(pattern.finditer(joined))
         per_text: dict[str, list[Detection]] = {}
-        if found:
-            starts = []
-            offset = 0
-            for text in texts:
-                starts.append(offset)
-                offset += len(text) + len(_SEPARATOR)
-            for det in found:
-                i = bisect.bisect_right(starts, det.start) - 1
-                while i < len(texts) and starts[i] < det.end:
-                    lo = max(det.start, starts[i]) - starts[i]
-                    hi = min(det.end, starts[i] + len(texts[i])) - starts[i]
-                    if hi > lo:
-                        per_text.setdefault(texts[i], []).append(
-                            attrs.evolve(det, start=lo, end=hi)
+        if not found:
+            return _Joint(per_text=per_text)
+        if len(texts) == 1:
+            per_text[texts[0]] = found
+            return _Joint(per_text=per_text)
+        starts = []
+        offset = 0
+        for text in texts:
+            starts.append(offset)
+            offset += len(text) + len(_SEPARATOR)
+        for det in found:
+            i = bisect.bisect_right(starts, det.start) - 1
+            while i < len(texts) and starts[i] < det.end:
+                lo = max(det.start, starts[i]) - starts[i]
+                hi = min(det.end, starts[i] + len(texts[i])) - starts[i]
+                if hi > lo:
+                    per_text.setdefault(texts[i], []).append(
+                        Detection(
+                            entity=det.entity, start=lo, end=hi, source=det.source, score=det.score
                         )
-                    i += 1
+                    )
+                i += 1
         return _Joint(per_text=per_text)
 
     def _clean(self, context: Any, pairs: list[tuple[str | None, str]]) -> bool:
@@ -250,6 +272,21 @@ class RegexScrubber(LayerMixin):
         state = State()
         state.seed(text)
         return self._scrub_one(text, None, state, _Joint(per_text={text: found}))
+
+    def scrub_texts(self, texts: Iterable[str]) -> list[str]:
+        """``[self.scrub_text(t) for t in texts]``; long texts are scanned in one batch.
+
+        Short texts (chat messages) are scrubbed one by one: the gap that joins a batch
+        would cost more than the calls it saves.
+
+        Example:
+            >>> RegexScrubber().scrub_texts(["mail a@b.io", "call +1 415 555 0100"])
+            ['mail <EMAIL_1>', 'call <PHONE_1>']
+        """
+        items = list(texts)
+        if sum(len(t) for t in items) < _BATCH_MIN_CHARS * len(items):
+            return [self.scrub_text(t) for t in items]
+        return super().scrub_texts(items)
 
     def _detect(self, text: str, key: str | None, context: Any = None) -> list[Detection]:
         if isinstance(context, _Joint):

@@ -37,7 +37,7 @@ def _table() -> bytes:
 
 
 _SHAPE = _table()
-_NON_ASCII_DIGIT = re.compile(r"[^\D0-9]")
+NON_ASCII_DIGIT = re.compile(r"[^\D0-9]")
 
 
 def shape(text: str) -> bytes | None:
@@ -49,7 +49,7 @@ def shape(text: str) -> bytes | None:
     """
     if text.isascii():
         return text.encode("ascii").translate(_SHAPE)
-    if _NON_ASCII_DIGIT.search(text) is not None:
+    if NON_ASCII_DIGIT.search(text) is not None:
         return None
     return text.encode("ascii", "replace").translate(_SHAPE)
 
