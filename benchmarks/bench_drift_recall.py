@@ -47,6 +47,7 @@ import numpy.typing as npt
 
 from livingeval.embed import CachedEmbedder, default_embedder
 from livingeval.stratify import DriftReport, HDBSCANStratifier, detect_drift
+from livingeval.testing import LabelledWindows, labels_owning_clusters
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/intents/banking77"
 HAND_PICKED = (
@@ -103,15 +104,9 @@ def held_out(
     labels: npt.NDArray[np.str_], vectors: npt.NDArray[np.float32], which: str, kw: dict[str, Any]
 ) -> tuple[int, int]:
     held = _held_out_set(labels, which)
-    rng = np.random.default_rng(0)
-    order = {i: rng.permutation(np.flatnonzero(labels == i)) for i in sorted(set(labels.tolist()))}
-    reference = np.concatenate([idx[:PER_INTENT] for i, idx in order.items() if i not in held])
-    new = np.concatenate(
-        [
-            idx[PER_INTENT : PER_INTENT + (2 if i in held else 1) * PER_INTENT]
-            for i, idx in order.items()
-        ]
-    )
+    windows = LabelledWindows(labels, per_label=PER_INTENT, seed=0)
+    reference = windows.reference(without=held)
+    new = windows.new(dict.fromkeys(held, 2))
     strata = HDBSCANStratifier(seed=0).fit(vectors[reference])
     report = detect_drift(strata, vectors[new], reference_vectors=vectors[reference], seed=0, **kw)
     new_intents = labels[new]
@@ -176,30 +171,20 @@ def boosted(
     labels: npt.NDArray[np.str_], vectors: npt.NDArray[np.float32], seed: int, kw: dict[str, Any]
 ) -> tuple[int, int]:
     factor = 4
-    rng = np.random.default_rng(seed)
-    order = {
-        i: rng.permutation(np.flatnonzero(labels == i))
-        for i in sorted(set(labels.tolist()) - set(HAND_PICKED))
-        if int(np.sum(labels == i)) >= 2 * PER_INTENT
-    }
-    reference = np.concatenate([idx[:PER_INTENT] for idx in order.values()])
-    strata = HDBSCANStratifier(seed=0).fit(vectors[reference])
-    ref_intents = labels[reference]
-    owned: dict[str, list[int]] = {}
-    for cluster in range(strata.n_clusters):
-        members = ref_intents[strata.assigned_labels == cluster]
-        if members.size < 15:
-            continue
-        intent, count = Counter(members.tolist()).most_common(1)[0]
-        if count >= 0.5 * members.size and order[intent].size >= (factor + 1) * PER_INTENT:
-            owned.setdefault(intent, []).append(cluster)
-    chosen = sorted(np.random.default_rng(seed).choice(sorted(owned), 5, replace=False).tolist())
-    new = np.concatenate(
-        [
-            idx[PER_INTENT : PER_INTENT + (factor if i in chosen else 1) * PER_INTENT]
-            for i, idx in order.items()
-        ]
+    windows = LabelledWindows(
+        labels, per_label=PER_INTENT, seed=seed, exclude=HAND_PICKED, min_rows=2 * PER_INTENT
     )
+    reference = windows.reference()
+    strata = HDBSCANStratifier(seed=0).fit(vectors[reference])
+    owned = {
+        intent: clusters
+        for intent, clusters in labels_owning_clusters(
+            strata.assigned_labels, labels[reference]
+        ).items()
+        if windows.rows_of(intent) >= (factor + 1) * PER_INTENT
+    }
+    chosen = sorted(np.random.default_rng(seed).choice(sorted(owned), 5, replace=False).tolist())
+    new = windows.new(dict.fromkeys(chosen, factor))
     report: DriftReport = detect_drift(
         strata, vectors[new], reference_vectors=vectors[reference], seed=0, **kw
     )

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from livingeval.errors import ConfigError
 from livingeval.stratify import HDBSCANStrata, HDBSCANStratifier, detect_drift
 from livingeval.stratify._stats import benjamini_hochberg, js_divergence, one_sided_increase_p
+from livingeval.testing import LabelledWindows, labels_owning_clusters
 
 HELD_OUT = (
     "terminate_account",
@@ -92,39 +93,25 @@ def test_windows_from_the_same_distribution_raise_no_alarm(
     assert abs(report.unassigned_share - report.reference_unassigned_share) < 0.03
 
 
-def _per_intent(corpus: Corpus, seed: int, minimum: int) -> dict[str, npt.NDArray[np.int64]]:
-    rng = np.random.default_rng(seed)
-    return {
-        intent: rng.permutation(np.flatnonzero(corpus.labels == intent))
-        for intent in sorted(set(corpus.labels.tolist()) - set(HELD_OUT))
-        if int(np.sum(corpus.labels == intent)) >= minimum
-    }
-
-
 def test_boosted_intents_show_up_as_shifted(corpus: Corpus) -> None:
     """Reference: 40 texts per intent. New: 40 more per intent, except five intents that
     each own a reference cluster get 160 (x4)."""
     factor = 4
-    order = _per_intent(corpus, 0, 2 * PER_INTENT)
-    reference = np.concatenate([idx[:PER_INTENT] for idx in order.values()])
+    windows = LabelledWindows(
+        corpus.labels, per_label=PER_INTENT, seed=0, exclude=HELD_OUT, min_rows=2 * PER_INTENT
+    )
+    reference = windows.reference()
     strata = _fit(corpus, reference)
-    ref_intents = corpus.labels[reference]
-    owned: dict[str, list[int]] = {}
-    for cluster in range(strata.n_clusters):
-        members = ref_intents[strata.assigned_labels == cluster]
-        if members.size < 15:
-            continue
-        intent, count = Counter(members.tolist()).most_common(1)[0]
-        if count >= 0.5 * members.size and order[intent].size >= (factor + 1) * PER_INTENT:
-            owned.setdefault(intent, []).append(cluster)
+    owned = {
+        intent: clusters
+        for intent, clusters in labels_owning_clusters(
+            strata.assigned_labels, corpus.labels[reference]
+        ).items()
+        if windows.rows_of(intent) >= (factor + 1) * PER_INTENT
+    }
     assert len(owned) >= 5
     boosted = sorted(np.random.default_rng(0).choice(sorted(owned), 5, replace=False).tolist())
-    new = np.concatenate(
-        [
-            idx[PER_INTENT : PER_INTENT + (factor if intent in boosted else 1) * PER_INTENT]
-            for intent, idx in order.items()
-        ]
-    )
+    new = windows.new(dict.fromkeys(boosted, factor))
     report = detect_drift(
         strata, corpus.vectors[new], reference_vectors=corpus.vectors[reference], seed=0
     )
@@ -163,20 +150,9 @@ def test_held_out_intents_emerge_with_their_traces(
     """Reference: 40 texts per intent, five intents held out. New: 40 per intent and 80
     for each held-out intent."""
     held_out = HELD_OUT if which == "hand-picked" else _seeded_held_out(corpus)
-    rng = np.random.default_rng(0)
-    order = {
-        intent: rng.permutation(np.flatnonzero(corpus.labels == intent))
-        for intent in sorted(set(corpus.labels.tolist()))
-    }
-    reference = np.concatenate(
-        [idx[:PER_INTENT] for intent, idx in order.items() if intent not in held_out]
-    )
-    new = np.concatenate(
-        [
-            idx[PER_INTENT : PER_INTENT + (2 if intent in held_out else 1) * PER_INTENT]
-            for intent, idx in order.items()
-        ]
-    )
+    windows = LabelledWindows(corpus.labels, per_label=PER_INTENT, seed=0)
+    reference = windows.reference(without=held_out)
+    new = windows.new(dict.fromkeys(held_out, 2))
     strata = _fit(corpus, reference)
     report = detect_drift(
         strata, corpus.vectors[new], reference_vectors=corpus.vectors[reference], seed=0

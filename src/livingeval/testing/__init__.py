@@ -1,7 +1,9 @@
 """Test helpers for users of livingeval: conformance checks, fakes and a loopback server.
 
 ``check_<protocol>(component)`` raises :class:`AssertionError` when a component breaks its
-Protocol's contract (see :mod:`livingeval.protocols`).
+Protocol's contract (see :mod:`livingeval.protocols`). :class:`LabelledWindows` and
+:func:`labels_owning_clusters` draw reference/new window pairs from labelled data with
+known changes, to check drift detection on your own traffic.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from livingeval.testing._conformance import (
     check_trace_source,
     sample_trace,
 )
+from livingeval.testing._drift_windows import LabelledWindows, labels_owning_clusters
 
 # --- judge core (issue #6): loopback server and fakes -----------------------------------
 from livingeval.testing._server import (
@@ -33,6 +36,7 @@ from livingeval.testing._server import (
 # --- end judge core ---------------------------------------------------------------------
 
 __all__ = [
+    "LabelledWindows",
     "check_embedder",
     "check_gate",
     "check_judge",
@@ -40,6 +44,7 @@ __all__ = [
     "check_scrubber",
     "check_stratifier",
     "check_trace_source",
+    "labels_owning_clusters",
     "sample_trace",
     # --- judge core (issue #6) names ---
     "Faults",
