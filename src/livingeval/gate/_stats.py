@@ -64,6 +64,8 @@ EXACT_MAX_VALUES = 8
 """Strata with at most this many distinct (weight, difference) values resample exactly."""
 EXACT_MAX_DRAWS = 16
 """Strata with at most this many items resample exactly item by item."""
+_COLLINEAR = 1e-12
+"""A residual variance under this share of the total is taken as rounding noise (zero)."""
 
 _NORMAL = NormalDist()
 
@@ -278,15 +280,21 @@ def _design(
     stratum_all = np.full(n, n_clusters, dtype=np.int64)
     stratum_all[prod] = inverse
     # Give the weight of invalid production items to valid items of the same cluster.
+    # Every sum over items runs in (stratum, weight) order: a float sum rounds differently
+    # in another order, and a last-bit change in the weights can merge or split the
+    # distinct values the bootstrap resamples, so the result would depend on item order.
     w_prod = np.where(prod, w, 0.0)
-    total_c = _bincount(stratum_all[prod], w_prod[prod], n_clusters)
+    by_weight = np.lexsort((w_prod, stratum_all))
+    s_sorted, w_sorted = stratum_all[by_weight], w_prod[by_weight]
+    total_c = _bincount(s_sorted[prod[by_weight]], w_sorted[prod[by_weight]], n_clusters)
     kept_prod = prod & ok
-    valid_c = _bincount(stratum_all[kept_prod], w_prod[kept_prod], n_clusters)
+    kept_sorted = kept_prod[by_weight]
+    valid_c = _bincount(s_sorted[kept_sorted], w_sorted[kept_sorted], n_clusters)
     scale = np.divide(total_c, valid_c, out=np.zeros_like(total_c), where=valid_c > 0)
     w_adj = np.where(prod, w * np.append(scale, 0.0)[stratum_all], 0.0)
     keep = ok & (adv | (w_adj > 0))
     kp = keep & prod
-    mean_w = float(w_adj[kp].sum() / kp.sum()) if kp.any() else 1.0
+    mean_w = float(np.sort(w_adj[kp]).sum() / kp.sum()) if kp.any() else 1.0
     u = np.where(adv, 1.0, w_adj / (mean_w if mean_w > 0 else 1.0))
     f = np.where(adv, float(adversarial_weight), 1.0)
     has_adv = bool((keep & adv).any())
@@ -432,7 +440,11 @@ def _bootstrap(
         vbb = _bincount(st, ps * db * db, n_strata)[idx]
         l00 = np.sqrt(np.maximum(vaa, 0.0))
         l10 = np.divide(vab, l00, out=np.zeros(idx.size), where=l00 > 0)
-        l11 = np.sqrt(np.maximum(vbb - l10**2, 0.0))
+        # The residual variance of T2 given T1. When the two are (nearly) collinear, e.g.
+        # every delta in the stratum is the same, it is rounding noise whose square root
+        # (~1e-9) would leak into the interval and make it depend on the items' order.
+        resid = vbb - l10**2
+        l11 = np.sqrt(np.where(resid > _COLLINEAR * vbb, resid, 0.0))
         z0 = rng.standard_normal((resamples, idx.size))
         z1 = rng.standard_normal((resamples, idx.size))
         nd = draws[idx].astype(np.float64)
