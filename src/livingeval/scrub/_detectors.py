@@ -25,7 +25,7 @@ from livingeval.scrub._addresses import address_numbers, detect_addresses
 from livingeval.scrub._entities import PROTECTED, Detection
 from livingeval.scrub._segments import GAP, Segments
 from livingeval.scrub._shape import NON_ASCII_DIGIT as _NON_ASCII_DIGIT
-from livingeval.scrub._shape import shape
+from livingeval.scrub._shape import SHAPE_TABLE as _SHAPE
 
 __all__ = ["detect_rules", "detect_rules_many", "iban_valid", "luhn_valid"]
 
@@ -842,18 +842,27 @@ class Gates:
 
     def __init__(self, text: str, *, batch: bool = False) -> None:
         lowered = self.lowered = _lower(text)
-        ascii_ = text.isascii()
-        raw = text.encode("ascii") if ascii_ else text.encode("ascii", "replace")
-        tokens = self.tokens = raw.translate(_TOKEN_TABLE)
-        self.known = _TOKEN_RUN in tokens
-        shaped = self.shaped = shape(text)
+        if text.isascii():
+            raw = text.encode("ascii")
+            shaped: bytes | None = raw.translate(_SHAPE)
+        else:  # one byte per code point, as in shape()
+            raw = text.encode("ascii", "replace")
+            shaped = None if _NON_ASCII_DIGIT.search(text) is not None else raw.translate(_SHAPE)
+        self.shaped = shaped
+        # A known secret needs 16 token characters: a shorter text needs no translation.
+        if len(raw) >= 16:
+            tokens = self.tokens = raw.translate(_TOKEN_TABLE)
+            self.known = _TOKEN_RUN in tokens
+        else:
+            self.tokens = b""
+            self.known = False
         if shaped is not None:
             self.at = b"@" in raw
-            self.digit = b"0" in shaped
-            self.digits5 = self.digit and shaped.count(b"0") >= 5
-            folded = shaped.translate(_FOLD_CASE)
-            self.folded: bytes | None = folded
-            self.iban = self.digit and _LETTERS_DIGITS in folded
+            digit = self.digit = b"0" in shaped
+            self.digits5 = digit and shaped.count(b"0") >= 5
+            # The folded shape serves the IBAN scan only, which needs a digit.
+            folded = self.folded = shaped.translate(_FOLD_CASE) if digit else None
+            self.iban = folded is not None and _LETTERS_DIGITS in folded
         else:  # non-ASCII digits count too: leave it to the detectors' own scans
             self.at = "@" in text
             self.digit = self.digits5 = self.iban = True
