@@ -102,7 +102,16 @@ _MONTH_DATE = re.compile(
 # without any of them cannot match, and is not scanned.
 _CONTEXT_HINTS: dict[re.Pattern[str], tuple[str, ...]] = {
     _DOB_CONTEXT: ("born", "birth", "dob", "d.o.b", "b.", "age"),
-}
+    _PHONE_CONTEXT: (
+        "ph", "tel", "call", "mob", "cell", "fax", "office", "reach", "dial", "sms", "text",
+        "whats", "contact", "num", "answering", "hotline", "landline",
+    ),
+    _STRONG_PHONE_CONTEXT: (
+        "ph", "tel", "call", "mobile", "cell", "fax", "dial", "sms", "whats", "hotline",
+        "landline",
+    ),
+    _SSN_CONTEXT: ("ss", "social", "tax"),
+}  # fmt: skip
 
 
 def _context(text: str, start: int, end: int, pattern: re.Pattern[str], before: int = 48) -> bool:
@@ -263,11 +272,16 @@ def _detect_digits(
                 end -= 1
         if end <= start:
             continue
-        date = _DATE_AT.match(text, start)
-        if date is not None and date.end() >= end - 3:
-            if "DATE_OF_BIRTH" in wanted and _context(text, start, date.end(), _DOB_CONTEXT, 40):
-                out.append(Detection(entity="DATE_OF_BIRTH", start=start, end=date.end()))
-            continue
+        # _DATE_AT needs "-" after four digits or "." after one or two: most runs
+        # (phones, cards, ids) skip the match.
+        if text[start + 4 : start + 5] == "-" or "." in text[start + 1 : start + 3]:
+            date = _DATE_AT.match(text, start)
+            if date is not None and date.end() >= end - 3:
+                if "DATE_OF_BIRTH" in wanted and _context(
+                    text, start, date.end(), _DOB_CONTEXT, 40
+                ):
+                    out.append(Detection(entity="DATE_OF_BIRTH", start=start, end=date.end()))
+                continue
         _classify_run(text, start, end, out, wanted)
 
 
