@@ -19,7 +19,8 @@ import math
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 
 from livingeval.scrub._addresses import address_numbers, detect_addresses
 from livingeval.scrub._entities import PROTECTED, Detection
@@ -285,16 +286,53 @@ def _detect_digits(
         _classify_run(text, start, end, out, wanted)
 
 
-def _detect_dob(text: str, out: list[Detection], lo: int = 0, hi: int | None = None) -> None:
+# A _DATE match starts a digit run and holds a separator after 1, 2 or 4 digits.
+_DATE_CANDIDATE = re.compile(rb"0{1,4}[/.\-]0")
+
+
+def _dates(text: str, shaped: bytes, lo: int, hi: int) -> Iterator[re.Match[str]]:
+    """``_DATE.finditer(text, lo, hi)``, tried only where the shape allows a date.
+
+    ``_DATE`` starts with a look-behind, so the engine tries it at every position; a
+    match starts a digit run (the look-behind excludes a digit before it) that
+    :data:`_DATE_CANDIDATE` finds on the shape, a scan that starts on a literal.
+    Candidates are visited in order and after the last match, as ``finditer`` does.
+    """
+    last = lo
+    tried = -1
+    for c in _DATE_CANDIDATE.finditer(shaped, lo, hi):
+        start = c.start()
+        while start > lo and shaped[start - 1] == 48:  # back to the run's first digit
+            start -= 1
+        if start < last or start == tried:
+            continue
+        tried = start
+        m = _DATE.match(text, start, hi)
+        if m is not None:
+            last = m.end()
+            yield m
+
+
+def _detect_dob(
+    text: str, out: list[Detection], lo: int = 0, hi: int | None = None, shaped: bytes | None = None
+) -> None:
     """Dates near a birth keyword (the run pass handles ISO dates; this the rest).
 
-    ``lo``/``hi`` limit the scan to one text of a batch (see :mod:`._segments`).
+    ``lo``/``hi`` limit the scan to one text of a batch (see :mod:`._segments`);
+    ``shaped`` (the shape of ``text``) lets the date scans visit candidates only.
     """
     end = len(text) if hi is None else hi
-    for pattern in (_DATE, _MONTH_DATE):
-        for m in pattern.finditer(text, lo, end):
-            if _context(text, m.start(), m.end(), _DOB_CONTEXT, 40):
-                out.append(Detection(entity="DATE_OF_BIRTH", start=m.start(), end=m.end()))
+    if shaped is None:
+        found: Iterable[re.Match[str]] = chain(
+            _DATE.finditer(text, lo, end), _MONTH_DATE.finditer(text, lo, end)
+        )
+    elif shaped.find(b"0000", lo, end) == -1:  # every _MONTH_DATE match holds a year
+        found = _dates(text, shaped, lo, end)
+    else:
+        found = chain(_dates(text, shaped, lo, end), _MONTH_DATE.finditer(text, lo, end))
+    for m in found:
+        if _context(text, m.start(), m.end(), _DOB_CONTEXT, 40):
+            out.append(Detection(entity="DATE_OF_BIRTH", start=m.start(), end=m.end()))
 
 
 # --------------------------------------------------------------------------- email
@@ -1012,13 +1050,13 @@ def _detect_fast(
     if "DATE_OF_BIRTH" in wanted:
         if segs is None:
             if _has_birth_word(lowered):
-                _detect_dob(text, out)
+                _detect_dob(text, out, 0, None, shaped)
         else:
             texts = sorted(
                 {segs.index(pos) for word in _BIRTH_WORDS for pos in _find_all(lowered, word)}
             )
             for k in texts:
-                _detect_dob(text, out, segs.starts[k], segs.ends[k])
+                _detect_dob(text, out, segs.starts[k], segs.ends[k], shaped)
     if "ADDRESS" in wanted:
         detect_addresses(text, lowered, out, address_numbers(text, shaped), segs)
     return out
