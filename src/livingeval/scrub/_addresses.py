@@ -251,12 +251,7 @@ def _words_before(text: str, pos: int, limit: int) -> list[tuple[int, str]]:
     segment = text[lo:pos]
     out: list[tuple[int, str]] = []
     end = len(segment)
-    # The last ``limit`` words, split off from the right: ``split()[-limit:]`` without
-    # splitting the rest of the line (a first piece that holds more is dropped).
-    words = segment.rsplit(None, limit)
-    if len(words) > limit:
-        del words[0]
-    for word in reversed(words):
+    for word in reversed(segment.split()[-limit:]):
         k = segment.rfind(word, 0, end)
         if word[-1] in _ENDS_NAME:
             break

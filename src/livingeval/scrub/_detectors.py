@@ -273,16 +273,11 @@ def _detect_digits(
                 end -= 1
         if end <= start:
             continue
-        # _DATE_AT needs "-" after four digits or "." after one or two: most runs
-        # (phones, cards, ids) skip the match.
-        if text[start + 4 : start + 5] == "-" or "." in text[start + 1 : start + 3]:
-            date = _DATE_AT.match(text, start)
-            if date is not None and date.end() >= end - 3:
-                if "DATE_OF_BIRTH" in wanted and _context(
-                    text, start, date.end(), _DOB_CONTEXT, 40
-                ):
-                    out.append(Detection(entity="DATE_OF_BIRTH", start=start, end=date.end()))
-                continue
+        date = _DATE_AT.match(text, start)
+        if date is not None and date.end() >= end - 3:
+            if "DATE_OF_BIRTH" in wanted and _context(text, start, date.end(), _DOB_CONTEXT, 40):
+                out.append(Detection(entity="DATE_OF_BIRTH", start=start, end=date.end()))
+            continue
         _classify_run(text, start, end, out, wanted)
 
 
