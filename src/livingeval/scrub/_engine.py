@@ -279,12 +279,6 @@ def _lean(text: str, out: list[tuple[str | None, str]]) -> None:
 def _lean_json(node: Any, key: str | None, out: list[tuple[str | None, str]]) -> None:
     if isinstance(node, str):
         out.append((key, node))
-    elif type(node) is dict:  # parsed JSON: string values without a call each
-        for k, v in node.items():
-            if type(v) is str:
-                out.append((str(k), v))
-            else:
-                _lean_json(v, str(k), out)
     elif isinstance(node, Mapping):
         for k, v in node.items():
             _lean_json(v, str(k), out)

@@ -251,9 +251,9 @@ class RegexScrubber(LayerMixin):
             return False
         if "SECRET" not in self.entities:
             return True
-        # Few strings sit under a JSON key, and the same keys recur: each name is
-        # matched once (see _secret_key_name).
-        keys = [key for key, _ in pairs if key is not None]
+        # Few strings sit under a JSON key, and the same keys recur: only they are
+        # looked at, each name matched once (see _secret_key_name).
+        keys = {key for key, _ in pairs if key is not None}
         return not any(_secret_key_name(key) for key in keys)
 
     def scrub_text(self, text: str) -> str:
