@@ -326,3 +326,67 @@ def test_scrub_all_uses_the_batch_path_or_falls_back() -> None:
     assert scrub_all(RegexScrubber(), [trace]) == [RegexScrubber().scrub(trace)]
     layered = chain(RegexScrubber(entities={"PHONE"}), PerTrace())
     assert layered.scrub_many([trace]) == [layered.scrub(trace)]
+
+
+# Dates, birth words and the context words of phones and SSNs, with the characters a
+# case-insensitive match folds ("ſ" is "s", "K" is "k"): the date candidates, the
+# context hints and the date pre-check must change nothing.
+_DATE_PIECES = st.one_of(
+    st.from_regex(re.compile(r"[0-9]{1,5}([/.\-][0-9]{1,5}){1,3}"), fullmatch=True),
+    st.sampled_from(
+        [
+            "born", "birth", "DOB", "d.o.b", "b. date", "age", "on", "May", "sept", "12th",
+            "of", "1990", "Dec.", "call", "tel", "Phone", "fax", "ſms", "SSN", "ſſn",
+            "social security", "tax id", "whatsapp", "text me", "numbers", "(", "/", "-",
+            ".", "x", "ext. 12", "é", "٣", "<PHONE_1>",
+        ]
+    ),
+    st.text(alphabet="0123456789 ./-", max_size=12),
+)  # fmt: skip
+
+
+@st.composite
+def date_texts(draw: st.DrawFn) -> str:
+    pieces = draw(st.lists(_DATE_PIECES, max_size=12))
+    return "".join(draw(st.sampled_from([" ", "", ", ", "\n"])) + p for p in pieces)
+
+
+@given(date_texts())
+@example("born 12/04/1990 and 1/2/03")
+@example("born 123456-7 x-12/05/1990 05/06/1990")
+@example("call 415 5550 ſms 555 0100 ſſn 078 05 1120")
+def test_dates_and_contexts_fast_path_equals_full(text: str) -> None:
+    assert _spans(detect_rules(text, ALL)) == _spans(detect_rules(text, ALL, fast=False))
+    assert [_spans(f) for f in detect_rules_many([text, text], ALL)] == [
+        _spans(detect_rules(text, ALL, fast=False))
+    ] * 2
+
+
+@given(date_texts(), st.integers(0, 8), st.integers(0, 8))
+def test_date_candidates_equal_the_date_regex(text: str, cut_lo: int, cut_hi: int) -> None:
+    from livingeval.scrub._detectors import _DATE, _dates
+
+    shaped = shape(text)
+    if shaped is None:
+        return
+    lo, hi = min(cut_lo, len(text)), max(min(cut_lo, len(text)), len(text) - cut_hi)
+    assert [m.span() for m in _dates(text, shaped, lo, hi)] == [
+        m.span() for m in _DATE.finditer(text, lo, hi)
+    ]
+
+
+@given(date_texts())
+@example("ſſn 078 05 1120")
+@example("te\u212aT me")
+def test_context_hints_change_no_context_decision(text: str) -> None:
+    # _context skips the regex when no hint occurs in an ASCII window; the decision must
+    # be the regex's own at every position, for every pattern that has hints.
+    from livingeval.scrub._detectors import _CONTEXT_HINTS, _context
+
+    for pattern in _CONTEXT_HINTS:
+        # The same regex as another object, which has no hints: the reference.
+        plain = re.compile(pattern.pattern + "(?:)")
+        assert plain not in _CONTEXT_HINTS
+        for start in range(len(text) + 1):
+            for end in (start, min(len(text), start + 7)):
+                assert _context(text, start, end, pattern) == _context(text, start, end, plain)

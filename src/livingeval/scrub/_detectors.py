@@ -19,13 +19,14 @@ import math
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 
 from livingeval.scrub._addresses import address_numbers, detect_addresses
 from livingeval.scrub._entities import PROTECTED, Detection
 from livingeval.scrub._segments import GAP, Segments
 from livingeval.scrub._shape import NON_ASCII_DIGIT as _NON_ASCII_DIGIT
-from livingeval.scrub._shape import shape
+from livingeval.scrub._shape import SHAPE_TABLE as _SHAPE
 
 __all__ = ["detect_rules", "detect_rules_many", "iban_valid", "luhn_valid"]
 
@@ -102,7 +103,16 @@ _MONTH_DATE = re.compile(
 # without any of them cannot match, and is not scanned.
 _CONTEXT_HINTS: dict[re.Pattern[str], tuple[str, ...]] = {
     _DOB_CONTEXT: ("born", "birth", "dob", "d.o.b", "b.", "age"),
-}
+    _PHONE_CONTEXT: (
+        "ph", "tel", "call", "mob", "cell", "fax", "office", "reach", "dial", "sms", "text",
+        "whats", "contact", "num", "answering", "hotline", "landline",
+    ),
+    _STRONG_PHONE_CONTEXT: (
+        "ph", "tel", "call", "mobile", "cell", "fax", "dial", "sms", "whats", "hotline",
+        "landline",
+    ),
+    _SSN_CONTEXT: ("ss", "social", "tax"),
+}  # fmt: skip
 
 
 def _context(text: str, start: int, end: int, pattern: re.Pattern[str], before: int = 48) -> bool:
@@ -271,16 +281,53 @@ def _detect_digits(
         _classify_run(text, start, end, out, wanted)
 
 
-def _detect_dob(text: str, out: list[Detection], lo: int = 0, hi: int | None = None) -> None:
+# A _DATE match starts a digit run and holds a separator after 1, 2 or 4 digits.
+_DATE_CANDIDATE = re.compile(rb"0{1,4}[/.\-]0")
+
+
+def _dates(text: str, shaped: bytes, lo: int, hi: int) -> Iterator[re.Match[str]]:
+    """``_DATE.finditer(text, lo, hi)``, tried only where the shape allows a date.
+
+    ``_DATE`` starts with a look-behind, so the engine tries it at every position; a
+    match starts a digit run (the look-behind excludes a digit before it) that
+    :data:`_DATE_CANDIDATE` finds on the shape, a scan that starts on a literal.
+    Candidates are visited in order and after the last match, as ``finditer`` does.
+    """
+    last = lo
+    tried = -1
+    for c in _DATE_CANDIDATE.finditer(shaped, lo, hi):
+        start = c.start()
+        while start > lo and shaped[start - 1] == 48:  # back to the run's first digit
+            start -= 1
+        if start < last or start == tried:
+            continue
+        tried = start
+        m = _DATE.match(text, start, hi)
+        if m is not None:
+            last = m.end()
+            yield m
+
+
+def _detect_dob(
+    text: str, out: list[Detection], lo: int = 0, hi: int | None = None, shaped: bytes | None = None
+) -> None:
     """Dates near a birth keyword (the run pass handles ISO dates; this the rest).
 
-    ``lo``/``hi`` limit the scan to one text of a batch (see :mod:`._segments`).
+    ``lo``/``hi`` limit the scan to one text of a batch (see :mod:`._segments`);
+    ``shaped`` (the shape of ``text``) lets the date scans visit candidates only.
     """
     end = len(text) if hi is None else hi
-    for pattern in (_DATE, _MONTH_DATE):
-        for m in pattern.finditer(text, lo, end):
-            if _context(text, m.start(), m.end(), _DOB_CONTEXT, 40):
-                out.append(Detection(entity="DATE_OF_BIRTH", start=m.start(), end=m.end()))
+    if shaped is None:
+        found: Iterable[re.Match[str]] = chain(
+            _DATE.finditer(text, lo, end), _MONTH_DATE.finditer(text, lo, end)
+        )
+    elif shaped.find(b"0000", lo, end) == -1:  # every _MONTH_DATE match holds a year
+        found = _dates(text, shaped, lo, end)
+    else:
+        found = chain(_dates(text, shaped, lo, end), _MONTH_DATE.finditer(text, lo, end))
+    for m in found:
+        if _context(text, m.start(), m.end(), _DOB_CONTEXT, 40):
+            out.append(Detection(entity="DATE_OF_BIRTH", start=m.start(), end=m.end()))
 
 
 # --------------------------------------------------------------------------- email
@@ -842,18 +889,27 @@ class Gates:
 
     def __init__(self, text: str, *, batch: bool = False) -> None:
         lowered = self.lowered = _lower(text)
-        ascii_ = text.isascii()
-        raw = text.encode("ascii") if ascii_ else text.encode("ascii", "replace")
-        tokens = self.tokens = raw.translate(_TOKEN_TABLE)
-        self.known = _TOKEN_RUN in tokens
-        shaped = self.shaped = shape(text)
+        if text.isascii():
+            raw = text.encode("ascii")
+            shaped: bytes | None = raw.translate(_SHAPE)
+        else:  # one byte per code point, as in shape()
+            raw = text.encode("ascii", "replace")
+            shaped = None if _NON_ASCII_DIGIT.search(text) is not None else raw.translate(_SHAPE)
+        self.shaped = shaped
+        # A known secret needs 16 token characters: a shorter text needs no translation.
+        if len(raw) >= 16:
+            tokens = self.tokens = raw.translate(_TOKEN_TABLE)
+            self.known = _TOKEN_RUN in tokens
+        else:
+            self.tokens = b""
+            self.known = False
         if shaped is not None:
             self.at = b"@" in raw
-            self.digit = b"0" in shaped
-            self.digits5 = self.digit and shaped.count(b"0") >= 5
-            folded = shaped.translate(_FOLD_CASE)
-            self.folded: bytes | None = folded
-            self.iban = self.digit and _LETTERS_DIGITS in folded
+            digit = self.digit = b"0" in shaped
+            self.digits5 = digit and shaped.count(b"0") >= 5
+            # The folded shape serves the IBAN scan only, which needs a digit.
+            folded = self.folded = shaped.translate(_FOLD_CASE) if digit else None
+            self.iban = folded is not None and _LETTERS_DIGITS in folded
         else:  # non-ASCII digits count too: leave it to the detectors' own scans
             self.at = "@" in text
             self.digit = self.digits5 = self.iban = True
@@ -989,13 +1045,13 @@ def _detect_fast(
     if "DATE_OF_BIRTH" in wanted:
         if segs is None:
             if _has_birth_word(lowered):
-                _detect_dob(text, out)
+                _detect_dob(text, out, 0, None, shaped)
         else:
             texts = sorted(
                 {segs.index(pos) for word in _BIRTH_WORDS for pos in _find_all(lowered, word)}
             )
             for k in texts:
-                _detect_dob(text, out, segs.starts[k], segs.ends[k])
+                _detect_dob(text, out, segs.starts[k], segs.ends[k], shaped)
     if "ADDRESS" in wanted:
         detect_addresses(text, lowered, out, address_numbers(text, shaped), segs)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -98,6 +99,12 @@ class UserPattern:
             start, end = m.span("value") if has_value else m.span()
             if end > start:
                 yield Detection(entity=self.entity, start=start, end=end, source="pattern")
+
+
+@lru_cache(maxsize=4096)
+def _secret_key_name(key: str) -> bool:
+    """``SECRET_KEY_NAMES.search(key)``: the JSON key names a secret (cached per name)."""
+    return SECRET_KEY_NAMES.search(key) is not None
 
 
 _CACHE: dict[str, re.Pattern[str]] = {}
@@ -240,14 +247,14 @@ class RegexScrubber(LayerMixin):
         return _Joint(per_text=per_text)
 
     def _clean(self, context: Any, pairs: list[tuple[str | None, str]]) -> bool:
-        return (
-            isinstance(context, _Joint)
-            and not context.per_text
-            and not (
-                "SECRET" in self.entities
-                and any(key is not None and SECRET_KEY_NAMES.search(key) for key, _ in pairs)
-            )
-        )
+        if not isinstance(context, _Joint) or context.per_text:
+            return False
+        if "SECRET" not in self.entities:
+            return True
+        # Few strings sit under a JSON key, and the same keys recur: only they are
+        # looked at, each name matched once (see _secret_key_name).
+        keys = {key for key, _ in pairs if key is not None}
+        return not any(_secret_key_name(key) for key in keys)
 
     def scrub_text(self, text: str) -> str:
         """Return ``text`` with personal data replaced (numbering starts at 1).
@@ -299,7 +306,7 @@ class RegexScrubber(LayerMixin):
             key is not None
             and "SECRET" in self.entities
             and len(text.strip()) >= 4
-            and SECRET_KEY_NAMES.search(key)
+            and _secret_key_name(key)
             and not is_protected(text.strip())
         ):
             found.append(Detection(entity="SECRET", start=0, end=len(text), source="json-key"))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["pattern_pair", "shape"]
+__all__ = ["SHAPE_TABLE", "pattern_pair", "shape"]
 
 
 def _table() -> bytes:
@@ -36,7 +36,8 @@ def _table() -> bytes:
     return bytes(table)
 
 
-_SHAPE = _table()
+_SHAPE = SHAPE_TABLE = _table()
+"""``bytes.translate`` table from ASCII (or ``?``-replaced) text to its shape."""
 NON_ASCII_DIGIT = re.compile(r"[^\D0-9]")
 
 
