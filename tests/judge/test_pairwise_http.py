@@ -323,3 +323,34 @@ def test_leaving_a_stream_early_cancels_the_rest(transport: Transport) -> None:
         assert anyio.run(main, slow.url)
         time.sleep(0.05)
         assert slow.stats()["replied"] < 1600  # 400 items x 4 calls had it run to the end
+
+
+def test_every_call_carries_its_own_items_answers() -> None:
+    """Bodies are encoded once per request and reused across runs; never for another item.
+
+    Concurrency 1 keeps the session's body memo small (it is cleared many times over 60
+    items). The rule prefers the candidate the first time it sees a text and says "A" after
+    that, so run 0 picks the candidate, run 1 is a tie and every item needs a third run.
+    """
+    seen: list[str] = []
+
+    def record(text: str) -> str:
+        first = text not in seen
+        seen.append(text)
+        if first:
+            return "A" if "[Answer A]\ncand" in text else "B"
+        return "A"
+
+    items = [
+        PairwiseItem(id=str(i), prompt=f"prompt {i}", candidate=f"cand {i}", baseline=f"base {i}")
+        for i in range(60)
+    ]
+    with LoopbackServer(rule=record) as srv:
+        judge = PairwiseJudge(OpenAICompatibleJudge(base_url=srv.url, model="m"), concurrency=1)
+        results = judge.compare_sync(items)
+    assert all(r.verdict == "tie" and r.runs == 3 for r in results)
+    expected = []
+    for item in items:
+        for a, b in ((item.candidate, item.baseline), (item.baseline, item.candidate)):
+            expected += [judge.template.render(prompt=item.prompt, answer_a=a, answer_b=b)[1]] * 3
+    assert sorted(seen) == sorted(expected)

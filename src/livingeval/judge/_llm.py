@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 import attrs
+import orjson
 
 from livingeval._http import (
     JSON_HEADERS,
@@ -130,6 +131,8 @@ class _HttpSession:
         self.headers = {**JSON_HEADERS, **owner._headers()}
         self.price = owner.prices.lookup(owner.model)
         self.identity = owner.identity
+        self.bodies: dict[int, tuple[ChatRequest, bytes]] = {}
+        self.most_bodies = 4 * concurrency + 16
 
     async def __aenter__(self) -> _HttpSession:
         await self.engine.__aenter__()
@@ -146,9 +149,21 @@ class _HttpSession:
     async def complete(self, request: ChatRequest) -> Completion:
         owner = self.owner
         engine = self.engine
+        # The pairwise judge sends one request object for every run of an order, so a body
+        # is encoded once per request object. Keyed by id(); the entry holds the object, so
+        # the id cannot be reused while the entry lives.
+        bodies = self.bodies
+        known = bodies.get(id(request))
+        if known is not None and known[0] is request:
+            data = known[1]
+        else:
+            data = orjson.dumps(owner._payload(request))
+            if len(bodies) >= self.most_bodies:
+                bodies.clear()
+            bodies[id(request)] = (request, data)
         _, body, attempts = await engine.post_json_raw(
             self.url,
-            owner._payload(request),
+            data,
             headers=self.headers,
             tokens=0 if engine.limiter is None else _estimate_tokens(request),
         )

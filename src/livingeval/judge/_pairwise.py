@@ -572,6 +572,7 @@ class _InFlight:
         "keys",
         "outcomes",
         "pending",
+        "requests",
         "settled",
         "votes",
     )
@@ -604,6 +605,9 @@ class _InFlight:
         self.pending = 0
         self.error: Exception | None = None
         self.settled: tuple[Winner, float, bool] | None = None
+        # One request per order, built on its first call: every run of an order sends the
+        # same messages (the run index is in the cache key, not in the prompt).
+        self.requests: dict[Order, ChatRequest] = {}
 
 
 _Job = tuple[_InFlight, int, Order]
@@ -673,8 +677,11 @@ class _Scheduler:
                 if state.error is None:
                     slot = (run, order)
                     try:
+                        request = state.requests.get(order)
+                        if request is None:
+                            request = state.requests[order] = judge._request(state.item, order)
                         state.votes[slot] = await judge._ask(
-                            active, state.item, run, order, state.keys[slot]
+                            active, request, run, order, state.keys[slot]
                         )
                     except Exception as exc:  # a failed call is a value, not a crash
                         if state.error is None:
@@ -863,18 +870,21 @@ class PairwiseJudge:
             for order in ORDERS
         }
 
-    async def _ask(
-        self, active: _Active, item: PairwiseItem, run: int, order: Order, key: str
-    ) -> Vote:
+    def _request(self, item: PairwiseItem, order: Order) -> ChatRequest:
+        """The judge call for ``item`` shown in ``order`` (the same for every run)."""
         a, b = (
             (item.candidate, item.baseline)
             if order == "candidate_first"
             else (item.baseline, item.candidate)
         )
         system, user = self.template.render(prompt=item.prompt, answer_a=a, answer_b=b)
-        request = ChatRequest(
+        return ChatRequest(
             system=system, user=user, temperature=self.temperature, max_tokens=self.max_tokens
         )
+
+    async def _ask(
+        self, active: _Active, request: ChatRequest, run: int, order: Order, key: str
+    ) -> Vote:
         calls = attempts = tokens_in = tokens_out = 0
         cost = 0.0
         choice: Choice | None = None
