@@ -47,7 +47,7 @@ import numpy.typing as npt
 
 from livingeval.embed import CachedEmbedder, default_embedder
 from livingeval.stratify import DriftReport, HDBSCANStratifier, detect_drift
-from livingeval.testing import LabelledWindows, labels_owning_clusters
+from livingeval.testing import LabelledWindows, draw_labels, labels_owning_clusters
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/intents/banking77"
 HAND_PICKED = (
@@ -93,11 +93,7 @@ def _corpus(embedder: str, cache: Path) -> tuple[npt.NDArray[np.str_], npt.NDArr
 def _held_out_set(labels: npt.NDArray[np.str_], which: str) -> tuple[str, ...]:
     if which == "hand":
         return HAND_PICKED
-    names, counts = np.unique(labels, return_counts=True)
-    eligible = sorted(str(n) for n, c in zip(names, counts, strict=True) if c >= 3 * PER_INTENT)
-    eligible = [n for n in eligible if n not in HAND_PICKED]
-    rng = np.random.default_rng(int(which))
-    return tuple(sorted(rng.choice(eligible, 5, replace=False).tolist()))
+    return draw_labels(labels, 5, seed=int(which), min_rows=3 * PER_INTENT, exclude=HAND_PICKED)
 
 
 def held_out(

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from livingeval.errors import ConfigError
 from livingeval.stratify import HDBSCANStrata, HDBSCANStratifier, detect_drift
 from livingeval.stratify._stats import benjamini_hochberg, js_divergence, one_sided_increase_p
-from livingeval.testing import LabelledWindows, labels_owning_clusters
+from livingeval.testing import LabelledWindows, draw_labels, labels_owning_clusters
 
 HELD_OUT = (
     "terminate_account",
@@ -127,10 +127,7 @@ def test_boosted_intents_show_up_as_shifted(corpus: Corpus) -> None:
 
 def _seeded_held_out(corpus: Corpus) -> tuple[str, ...]:
     """Five intents drawn by a seeded RNG among those with >= 120 texts (not hand-picked)."""
-    names, counts = np.unique(corpus.labels, return_counts=True)
-    eligible = sorted(str(n) for n, c in zip(names, counts, strict=True) if c >= 3 * PER_INTENT)
-    eligible = [n for n in eligible if n not in HELD_OUT]
-    return tuple(sorted(np.random.default_rng(1).choice(eligible, 5, replace=False).tolist()))
+    return draw_labels(corpus.labels, 5, seed=1, min_rows=3 * PER_INTENT, exclude=HELD_OUT)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from livingeval.errors import ConfigError
-from livingeval.testing import LabelledWindows, labels_owning_clusters
+from livingeval.testing import LabelledWindows, draw_labels, labels_owning_clusters
 
 label_lists = st.lists(st.sampled_from("abcdef"), min_size=1, max_size=200)
 
@@ -72,3 +72,26 @@ def test_a_cluster_is_owned_by_its_majority_label_only() -> None:
         "a": [0, 1],
         "c": [2],
     }
+
+
+@given(
+    labels=label_lists,
+    count=st.integers(0, 4),
+    min_rows=st.integers(0, 5),
+    exclude=st.sets(st.sampled_from("abcdef"), max_size=2),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_drawn_labels_are_distinct_eligible_and_seeded(
+    labels: list[str], count: int, min_rows: int, exclude: set[str], seed: int
+) -> None:
+    totals = Counter(labels)
+    eligible = {label for label, n in totals.items() if n >= min_rows and label not in exclude}
+    if len(eligible) < count:
+        with pytest.raises(ConfigError, match="cannot draw"):
+            draw_labels(labels, count, seed=seed, min_rows=min_rows, exclude=exclude)
+        return
+    drawn = draw_labels(labels, count, seed=seed, min_rows=min_rows, exclude=exclude)
+    assert len(set(drawn)) == count
+    assert set(drawn) <= eligible
+    assert list(drawn) == sorted(drawn)
+    assert draw_labels(labels, count, seed=seed, min_rows=min_rows, exclude=exclude) == drawn

@@ -19,7 +19,11 @@ from livingeval.testing._conformance import (
     check_trace_source,
     sample_trace,
 )
-from livingeval.testing._drift_windows import LabelledWindows, labels_owning_clusters
+from livingeval.testing._drift_windows import (
+    LabelledWindows,
+    draw_labels,
+    labels_owning_clusters,
+)
 
 # --- judge core (issue #6): loopback server and fakes -----------------------------------
 from livingeval.testing._server import (
@@ -44,6 +48,7 @@ __all__ = [
     "check_scrubber",
     "check_stratifier",
     "check_trace_source",
+    "draw_labels",
     "labels_owning_clusters",
     "sample_trace",
     # --- judge core (issue #6) names ---

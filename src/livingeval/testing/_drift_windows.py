@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from livingeval.errors import ConfigError
 
-__all__ = ["LabelledWindows", "labels_owning_clusters"]
+__all__ = ["LabelledWindows", "draw_labels", "labels_owning_clusters"]
 
 Rows = npt.NDArray[np.int64]
 
@@ -159,3 +159,47 @@ def labels_owning_clusters(
         if count >= min_share * members.size:
             owned.setdefault(str(label), []).append(int(cluster))
     return owned
+
+
+def draw_labels(
+    labels: npt.ArrayLike,
+    count: int,
+    *,
+    seed: int,
+    min_rows: int = 0,
+    exclude: Collection[str] = (),
+) -> tuple[str, ...]:
+    """``count`` distinct labels drawn by a seeded RNG, e.g. the ones to hold out or grow.
+
+    Args:
+        labels: One label per row.
+        count: How many labels to draw.
+        seed: Seed of the draw (``numpy.random.default_rng(seed)``).
+        min_rows: Only labels with at least this many rows are eligible.
+        exclude: Labels that are never drawn.
+
+    Returns:
+        The drawn labels, sorted.
+
+    Raises:
+        ConfigError: Fewer than ``count`` labels are eligible.
+
+    Example:
+        >>> draw_labels(list("aabbcc"), 2, seed=0, exclude=["c"])
+        ('a', 'b')
+    """
+    names, counts = np.unique(np.asarray(labels), return_counts=True)
+    left_out = set(exclude)
+    eligible = sorted(
+        str(name)
+        for name, n in zip(names, counts, strict=True)
+        if n >= min_rows and str(name) not in left_out
+    )
+    if len(eligible) < count:
+        raise ConfigError(
+            f"only {len(eligible)} labels have min_rows={min_rows} rows outside exclude; "
+            f"cannot draw count={count}. Lower count or min_rows",
+            field="count",
+        )
+    drawn = np.random.default_rng(seed).choice(eligible, count, replace=False)
+    return tuple(sorted(str(label) for label in drawn.tolist()))
