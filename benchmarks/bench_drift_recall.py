@@ -32,7 +32,6 @@ measure their sensitivity. Three experiments, the protocol of ``tests/stratify/t
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import time
 from collections import Counter
@@ -44,12 +43,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np
 import numpy.typing as npt
+from _traffic import DATA, banking77
 
 from livingeval.embed import CachedEmbedder, default_embedder
 from livingeval.stratify import DriftReport, HDBSCANStratifier, detect_drift
 from livingeval.testing import LabelledWindows, draw_labels, labels_owning_clusters
 
-DATA = Path(__file__).resolve().parents[2] / "shared/data/intents/banking77"
 HAND_PICKED = (
     "terminate_account",
     "lost_or_stolen_phone",
@@ -60,17 +59,13 @@ HAND_PICKED = (
 PER_INTENT = 40
 PAIRS = ((2200, 3000), (3000, 2200), (2500, 2500), (4700, 4700))
 
-Ints = npt.NDArray[np.int64]
-
 
 def _corpus(embedder: str, cache: Path) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.float32]]:
-    texts: list[str] = []
-    labels: list[str] = []
-    for name in ("train.csv", "test.csv"):
-        with (DATA / name).open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                texts.append(row["text"])
-                labels.append(row["category"])
+    texts, labels = banking77()
+    if not texts:
+        raise SystemExit(
+            f"banking77 train.csv/test.csv not found under {DATA}; see ../shared/README.md"
+        )
     if embedder == "default":
         inner: Any = default_embedder()
     else:
