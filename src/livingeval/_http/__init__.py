@@ -37,6 +37,7 @@ from livingeval._http._engine import (
     classify_status,
     on_backoff,
     parse_retry_after,
+    transport_validator,
 )
 from livingeval._http._wire import HttpProtocolError, WireClient, WireResponse
 
@@ -58,4 +59,5 @@ __all__ = [
     "classify_status",
     "on_backoff",
     "parse_retry_after",
+    "transport_validator",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "classify_status",
     "on_backoff",
     "parse_retry_after",
+    "transport_validator",
 ]
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -62,6 +63,11 @@ def check_transport(transport: str) -> None:
             f"got transport={transport!r}",
             field="transport",
         )
+
+
+def transport_validator(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    """:func:`check_transport` as an ``attrs`` field validator."""
+    check_transport(value)
 
 
 _BACKOFF_HOOK: contextvars.ContextVar[Callable[[bool], None] | None] = contextvars.ContextVar(

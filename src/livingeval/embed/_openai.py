@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from livingeval._http import JSON_HEADERS, HttpEngine, RetryPolicy, Transport, check_transport
+from livingeval._http import JSON_HEADERS, HttpEngine, RetryPolicy, Transport, transport_validator
 from livingeval._sync import run_sync
 from livingeval.embed._common import check_texts, normalise_rows
 from livingeval.errors import ConfigError, LivingEvalError
@@ -107,14 +107,10 @@ class OpenAIEmbedder:
     """Tries per request, the first included."""
     sleep: Callable[[float], Awaitable[None]] = attrs.field(default=anyio.sleep, eq=False)
     """Sleep between retries; tests inject one that records the waits."""
-    transport: Transport = attrs.field(default="wire")
+    transport: Transport = attrs.field(default="wire", validator=transport_validator)
     """The HTTP client, ``"wire"`` or ``"aiohttp"``."""
     ssl_context: ssl.SSLContext | None = attrs.field(default=None, eq=False, repr=False)
     """TLS settings for ``https``; ``None`` uses the system's CAs."""
-
-    @transport.validator
-    def _check_transport(self, attribute: attrs.Attribute[str], value: str) -> None:
-        check_transport(value)
 
     @property
     def resolved_base_url(self) -> str:

@@ -24,7 +24,7 @@ from livingeval._http import (
     RateLimiter,
     RetryPolicy,
     Transport,
-    check_transport,
+    transport_validator,
 )
 from livingeval.errors import ConfigError, InvalidJudgeReplyError
 from livingeval.judge._cost import DEFAULT_PRICES, PriceTable
@@ -190,12 +190,8 @@ class _HttpJudge:
     prices: PriceTable = DEFAULT_PRICES
     headers: Mapping[str, str] = attrs.field(factory=dict, hash=False)
     limiter: Limiter | None = attrs.field(default=None, eq=False, repr=False)
-    transport: Transport = attrs.field(default="wire")
+    transport: Transport = attrs.field(default="wire", validator=transport_validator)
     ssl_context: ssl.SSLContext | None = attrs.field(default=None, eq=False, repr=False)
-
-    @transport.validator
-    def _check_transport(self, attribute: attrs.Attribute[str], value: str) -> None:
-        check_transport(value)
 
     provider_name = "http"
 
