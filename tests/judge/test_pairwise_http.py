@@ -354,3 +354,9 @@ def test_every_call_carries_its_own_items_answers() -> None:
         for a, b in ((item.candidate, item.baseline), (item.baseline, item.candidate)):
             expected += [judge.template.render(prompt=item.prompt, answer_a=a, answer_b=b)[1]] * 3
     assert sorted(seen) == sorted(expected)
+
+
+@pytest.mark.parametrize("judge_type", [OpenAICompatibleJudge, AnthropicJudge])
+def test_an_unknown_transport_is_refused_when_the_judge_is_built(judge_type: type) -> None:
+    with pytest.raises(ConfigError, match="transport must be one of 'wire', 'aiohttp'"):
+        judge_type(base_url="http://127.0.0.1:9", model="m", api_key="k", transport="httpx")
