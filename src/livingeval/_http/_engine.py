@@ -598,6 +598,7 @@ class HttpEngine:
         if limiter is not None:
             await limiter.acquire(tokens)
         counts = self._counts
+        retry_header: str | None = None
         await slots.acquire()  # the slot is held only while on the wire
         try:
             counts["requests"] += 1
@@ -606,21 +607,15 @@ class HttpEngine:
                 assert self._loop is not None
                 reply = await wire.post(url, data, headers, self._loop.time() + self.timeout)
                 status, raw = reply.status, reply.body
-                retry_after = (
-                    parse_retry_after(reply.headers.get("retry-after"))
-                    if status == 429 or status == 503
-                    else None
-                )
+                if status == 429 or status == 503:
+                    retry_header = reply.headers.get("retry-after")
             else:
                 assert session is not None
                 async with session.post(url, data=data, headers=headers) as response:
                     status = response.status
                     raw = await response.read()
-                    retry_after = (
-                        parse_retry_after(response.headers.get("Retry-After"))
-                        if status == 429 or status == 503
-                        else None
-                    )
+                    if status == 429 or status == 503:
+                        retry_header = response.headers.get("Retry-After")
         except TimeoutError as exc:  # the per-attempt timer (either transport)
             counts["timeouts"] += 1
             raise TransientJudgeError(
@@ -635,6 +630,9 @@ class HttpEngine:
         finally:
             slots.release()
         if not 200 <= status < 300:
+            retry_after = (
+                parse_retry_after(retry_header) if status == 429 or status == 503 else None
+            )
             error = classify_status(status, retry_after=retry_after, body=raw)
             assert error is not None
             if status == 429:
